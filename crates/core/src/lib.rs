@@ -1,0 +1,11 @@
+//! ferrysync's pure core, shared by the browser client and the server: the wire protocol, the
+//! hybrid logical clock and the conflict rules. Nothing here does I/O or knows about browsers,
+//! HTTP or databases, so every rule is unit- and property-tested natively and both sides decide
+//! conflicts with the same code.
+
+pub mod conflict;
+pub mod hlc;
+pub mod protocol;
+
+pub use conflict::{CollectionPolicy, FieldPolicy, Strategy, Winner};
+pub use hlc::{Hlc, HlcClock};

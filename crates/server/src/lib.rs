@@ -1,0 +1,1 @@
+//! ferrysync-server.

@@ -1,0 +1,1 @@
+//! ferrysync: offline-first sync runtime for web apps (browser crate).
