@@ -131,16 +131,24 @@ pub fn conflicts(current: &RecordState, change: &Change) -> bool {
     if base == current.version {
         return false;
     }
-    let own_continuation =
-        change.device_id == current.device_id && base >= current.run_base && base <= current.version;
+    let own_continuation = change.device_id == current.device_id
+        && base >= current.run_base
+        && base <= current.version;
     !own_continuation
 }
 
 /// Decides how `change` meets `current` (absent for a record the server has never seen).
-pub fn decide(current: Option<&RecordState>, change: &Change, policy: &CollectionPolicy) -> Decision {
+pub fn decide(
+    current: Option<&RecordState>,
+    change: &Change,
+    policy: &CollectionPolicy,
+) -> Decision {
     let Some(current) = current else {
         let data = client_data(change);
-        return Decision::Write { state: next_state(None, change, data, 0), conflict: None };
+        return Decision::Write {
+            state: next_state(None, change, data, 0),
+            conflict: None,
+        };
     };
     if !conflicts(current, change) {
         let data = apply_field_policies(&policy.fields, &current.data, &client_data(change));
@@ -149,12 +157,19 @@ pub fn decide(current: Option<&RecordState>, change: &Change, policy: &Collectio
         } else {
             change.base_version.unwrap_or(0)
         };
-        return Decision::Write { state: next_state(Some(current), change, data, run_base), conflict: None };
+        return Decision::Write {
+            state: next_state(Some(current), change, data, run_base),
+            conflict: None,
+        };
     }
     let client_is_newer = change.hlc > current.hlc;
     let (winner, data) = match policy.strategy {
         Strategy::Manual => {
-            let note = ConflictNote { strategy: Strategy::Manual, winner: Winner::Server, open: true };
+            let note = ConflictNote {
+                strategy: Strategy::Manual,
+                winner: Winner::Server,
+                open: true,
+            };
             return Decision::Keep { conflict: note };
         }
         Strategy::ServerWins => (Winner::Server, current.data.clone()),
@@ -173,15 +188,32 @@ pub fn decide(current: Option<&RecordState>, change: &Change, policy: &Collectio
     // Field policies see both sides: a higher score survives even when the other side won.
     let data = apply_field_policies(&policy.fields, &client_data(change), &data);
     let data = apply_field_policies(&policy.fields, &current.data, &data);
-    let note = ConflictNote { strategy: policy.strategy, winner, open: false };
+    let note = ConflictNote {
+        strategy: policy.strategy,
+        winner,
+        open: false,
+    };
     if data == current.data {
-        let winner = if winner == Winner::Merged { Winner::Server } else { winner };
-        return Decision::Keep { conflict: ConflictNote { winner, ..note } };
+        let winner = if winner == Winner::Merged {
+            Winner::Server
+        } else {
+            winner
+        };
+        return Decision::Keep {
+            conflict: ConflictNote { winner, ..note },
+        };
     }
-    let winner = if winner == Winner::Server { Winner::Merged } else { winner };
+    let winner = if winner == Winner::Server {
+        Winner::Merged
+    } else {
+        winner
+    };
     // The device's write now includes the server's version: later edits from it continue from here.
     let state = next_state(Some(current), change, data, current.version);
-    Decision::Write { state, conflict: Some(ConflictNote { winner, ..note }) }
+    Decision::Write {
+        state,
+        conflict: Some(ConflictNote { winner, ..note }),
+    }
 }
 
 /// The record a change asks for: its data, or `null` for a delete.
@@ -194,7 +226,12 @@ fn client_data(change: &Change) -> Value {
 }
 
 /// The state after writing `data` over `current` on behalf of `change`.
-fn next_state(current: Option<&RecordState>, change: &Change, data: Value, run_base: u64) -> RecordState {
+fn next_state(
+    current: Option<&RecordState>,
+    change: &Change,
+    data: Value,
+    run_base: u64,
+) -> RecordState {
     let version = current.map_or(1, |c| c.version + 1);
     let mut fields = current.map(|c| c.fields.clone()).unwrap_or_default();
     let empty = serde_json::Map::new();
@@ -202,7 +239,13 @@ fn next_state(current: Option<&RecordState>, change: &Change, data: Value, run_b
     let new = data.as_object().unwrap_or(&empty);
     for key in old.keys().chain(new.keys()) {
         if old.get(key) != new.get(key) {
-            fields.insert(key.clone(), FieldStamp { version, hlc: change.hlc.clone() });
+            fields.insert(
+                key.clone(),
+                FieldStamp {
+                    version,
+                    hlc: change.hlc.clone(),
+                },
+            );
         }
     }
     let deleted = data.is_null();

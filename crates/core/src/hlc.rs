@@ -37,7 +37,11 @@ pub struct ParseHlcError(pub String);
 impl Hlc {
     /// A stamp with the given parts.
     pub fn new(millis: u64, counter: u32, device: impl Into<String>) -> Self {
-        Self { millis, counter, device: device.into() }
+        Self {
+            millis,
+            counter,
+            device: device.into(),
+        }
     }
 
     /// The stamp before every real stamp (time zero, empty device).
@@ -70,7 +74,8 @@ impl FromStr for Hlc {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseHlcError(s.to_owned());
         let mut parts = s.splitn(3, '-');
-        let (Some(millis), Some(counter), Some(device)) = (parts.next(), parts.next(), parts.next())
+        let (Some(millis), Some(counter), Some(device)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(err());
         };
@@ -111,7 +116,9 @@ pub struct HlcClock {
 impl HlcClock {
     /// A clock for `device` that has issued nothing yet.
     pub fn new(device: impl Into<String>) -> Self {
-        Self { last: Hlc::new(0, 0, device) }
+        Self {
+            last: Hlc::new(0, 0, device),
+        }
     }
 
     /// A clock for `device` that resumes after `last` (e.g. the newest stamp kept on disk).
@@ -176,7 +183,13 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "1-2-x", "001700000000000-000003-", "00170000000000a-000003-d", "x"] {
+        for bad in [
+            "",
+            "1-2-x",
+            "001700000000000-000003-",
+            "00170000000000a-000003-d",
+            "x",
+        ] {
             assert!(bad.parse::<Hlc>().is_err(), "{bad}");
         }
     }

@@ -6,6 +6,10 @@
 pub mod conflict;
 pub mod hlc;
 pub mod protocol;
+pub mod record;
+pub mod store;
 
 pub use conflict::{CollectionPolicy, FieldPolicy, Strategy, Winner};
 pub use hlc::{Hlc, HlcClock};
+pub use record::{LocalRecord, SyncStatus};
+pub use store::{LocalStore, MemoryStore, StoreError};

@@ -20,7 +20,10 @@ pub(super) fn merge(current: &RecordState, change: &Change) -> Value {
     };
     let mut out = server.clone();
     for field in client_changed {
-        let server_stamp = current.fields.get(field).filter(|stamp| stamp.version > base);
+        let server_stamp = current
+            .fields
+            .get(field)
+            .filter(|stamp| stamp.version > base);
         let client_wins = match server_stamp {
             None => true,
             Some(stamp) => change.hlc > stamp.hlc,

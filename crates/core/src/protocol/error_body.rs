@@ -21,6 +21,11 @@ pub struct ErrorDetail {
 impl ErrorBody {
     /// An error body with `code` and `message`.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code: code.into(), message: message.into() } }
+        Self {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
     }
 }

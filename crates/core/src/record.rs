@@ -1,0 +1,307 @@
+//! A record as the device keeps it: the app's data, its `_sync` metadata and at most one pending
+//! change, plus the pure rules for local writes, push acknowledgements and pulled versions.
+//!
+//! Invariants the rules keep:
+//! - a record is `UNSYNCED` exactly when it has a pending change that should be pushed;
+//! - repeated edits before a push coalesce into one pending change (fields changed = union,
+//!   base version = the version the first edit started from, a fresh `changeId` per edit);
+//! - an acknowledgement for an older `changeId` never clears a newer local edit;
+//! - a pulled server version never overwrites a record with a pending change.
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::hlc::Hlc;
+use crate::protocol::{Change, ChangeResult, ResultStatus, ServerRecord};
+use crate::Winner;
+
+/// Where a record stands with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SyncStatus {
+    /// The server has this exact version.
+    Synced,
+    /// A local change waits to be pushed.
+    Unsynced,
+    /// A manual conflict waits for a person (see the conflict log).
+    Conflict,
+    /// The server refused the last change; editing the record again retries.
+    Rejected,
+}
+
+/// The `_sync` metadata every record read by the app carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncMeta {
+    /// Where the record stands.
+    pub status: SyncStatus,
+    /// Last server version this device knows of; absent before the first successful push or pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Local time of the last change to this record, in milliseconds since the Unix epoch.
+    pub updated_at: u64,
+}
+
+/// The change still to be pushed for one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    /// Idempotency key of the latest coalesced edit.
+    pub change_id: String,
+    /// The server version the first of the coalesced edits started from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<u64>,
+    /// Stamp of the latest coalesced edit.
+    pub hlc: Hlc,
+    /// Union of the top-level fields the coalesced edits changed; empty = the whole record.
+    pub changed_fields: Vec<String>,
+    /// Outbox order: position of the first coalesced edit (oldest pushes first).
+    pub seq: u64,
+    /// Why the server refused it (status `REJECTED`), or the open conflict's id (`CONFLICT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A record as stored on the device; tombstones (`deleted`) stay until the server has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRecord {
+    /// Record id.
+    pub id: String,
+    /// The app's fields (without `id` and `_sync`).
+    pub data: Map<String, Value>,
+    /// True for a local or pulled delete not yet acknowledged.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Sync metadata.
+    pub sync: SyncMeta,
+    /// The change waiting for the server, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+}
+
+/// Identity of one local edit: its idempotency key, stamp, wall time and outbox position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Fresh idempotency key.
+    pub change_id: String,
+    /// Fresh stamp from the device's clock.
+    pub hlc: Hlc,
+    /// Wall time, ms since the Unix epoch.
+    pub now: u64,
+    /// Next outbox position.
+    pub seq: u64,
+}
+
+impl LocalRecord {
+    /// The record after the app writes `data` (a delete when `data` is `None`) over `existing`.
+    pub fn write(
+        existing: Option<LocalRecord>,
+        id: &str,
+        data: Option<Map<String, Value>>,
+        edit: Edit,
+    ) -> Self {
+        let deleted = data.is_none();
+        let data = data.unwrap_or_default();
+        let Some(old) = existing else {
+            let pending = Pending {
+                change_id: edit.change_id,
+                base_version: None,
+                hlc: edit.hlc,
+                changed_fields: Vec::new(),
+                seq: edit.seq,
+                note: None,
+            };
+            let sync = SyncMeta {
+                status: SyncStatus::Unsynced,
+                version: None,
+                updated_at: edit.now,
+            };
+            return Self {
+                id: id.to_owned(),
+                data,
+                deleted,
+                sync,
+                pending: Some(pending),
+            };
+        };
+        let mut changed = changed_fields(&old.data, &data);
+        let (base_version, seq) = match &old.pending {
+            Some(p) => {
+                // An empty list already means "whole record"; it absorbs everything.
+                changed = if p.changed_fields.is_empty() {
+                    Vec::new()
+                } else {
+                    union(&p.changed_fields, changed)
+                };
+                (p.base_version, p.seq)
+            }
+            None => (old.sync.version, edit.seq),
+        };
+        let pending = Pending {
+            change_id: edit.change_id,
+            base_version,
+            hlc: edit.hlc,
+            changed_fields: changed,
+            seq,
+            note: None,
+        };
+        let sync = SyncMeta {
+            status: SyncStatus::Unsynced,
+            version: old.sync.version,
+            updated_at: edit.now,
+        };
+        Self {
+            id: old.id,
+            data,
+            deleted,
+            sync,
+            pending: Some(pending),
+        }
+    }
+
+    /// The change to push for this record, if it has one ready (status `UNSYNCED`).
+    pub fn to_change(&self, device_id: &str) -> Option<Change> {
+        let pending = self
+            .pending
+            .as_ref()
+            .filter(|_| self.sync.status == SyncStatus::Unsynced)?;
+        Some(Change {
+            id: self.id.clone(),
+            change_id: pending.change_id.clone(),
+            base_version: pending.base_version,
+            hlc: pending.hlc.clone(),
+            device_id: device_id.to_owned(),
+            deleted: self.deleted,
+            changed_fields: pending.changed_fields.clone(),
+            data: if self.deleted {
+                Value::Null
+            } else {
+                Value::Object(self.data.clone())
+            },
+        })
+    }
+
+    /// Applies the server's result for a pushed change; `None` means "remove the record"
+    /// (an acknowledged tombstone).
+    ///
+    /// When the record was edited again while the push was in flight (its pending `changeId`
+    /// differs from the result's), the newer edit stays pending, now based on the version the
+    /// server assigned, so it is pushed next as a continuation rather than a conflict.
+    pub fn acknowledge(mut self, result: &ChangeResult, now: u64) -> Option<Self> {
+        let pending = self.pending.as_mut()?;
+        let server_version = result.version.or(result.record.as_ref().map(|r| r.version));
+        if pending.change_id != result.change_id {
+            if matches!(
+                result.status,
+                ResultStatus::Applied | ResultStatus::Skipped | ResultStatus::Conflict
+            ) {
+                if let Some(v) = server_version {
+                    pending.base_version = Some(v);
+                    self.sync.version = Some(v);
+                }
+            }
+            return Some(self);
+        }
+        match result.status {
+            ResultStatus::Applied | ResultStatus::Skipped => {
+                self.pending = None;
+                self.sync = SyncMeta {
+                    status: SyncStatus::Synced,
+                    version: server_version.or(self.sync.version),
+                    updated_at: self.sync.updated_at,
+                };
+                (!self.deleted).then_some(self)
+            }
+            ResultStatus::Rejected => {
+                pending.note = Some(
+                    result
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "rejected".to_owned()),
+                );
+                self.sync.status = SyncStatus::Rejected;
+                Some(self)
+            }
+            ResultStatus::Conflict
+                if result.conflict_id.is_some()
+                    && result.winner == Some(Winner::Server)
+                    && is_open(result) =>
+            {
+                pending.note = result.conflict_id.clone();
+                self.sync.status = SyncStatus::Conflict;
+                Some(self)
+            }
+            ResultStatus::Conflict => match &result.record {
+                Some(record) => Self::from_server(record, now),
+                None => {
+                    self.pending = None;
+                    self.sync.status = SyncStatus::Synced;
+                    self.sync.version = server_version.or(self.sync.version);
+                    (!self.deleted).then_some(self)
+                }
+            },
+        }
+    }
+
+    /// The record after pulling `server` over `local`; `None` means "remove the record".
+    /// A record with a pending change (any status but `SYNCED`) is left exactly as it is.
+    pub fn apply_pulled(local: Option<Self>, server: &ServerRecord, now: u64) -> Option<Self> {
+        match local {
+            Some(local) if local.pending.is_some() => Some(local),
+            Some(local) if local.sync.version.is_some_and(|v| v >= server.version) => Some(local),
+            _ => Self::from_server(server, now),
+        }
+    }
+
+    /// A synced record holding `server`'s version; `None` for a tombstone.
+    pub fn from_server(server: &ServerRecord, now: u64) -> Option<Self> {
+        if server.deleted {
+            return None;
+        }
+        let data = match &server.data {
+            Value::Object(map) => map.clone(),
+            _ => Map::new(),
+        };
+        let sync = SyncMeta {
+            status: SyncStatus::Synced,
+            version: Some(server.version),
+            updated_at: now,
+        };
+        Some(Self {
+            id: server.id.clone(),
+            data,
+            deleted: false,
+            sync,
+            pending: None,
+        })
+    }
+}
+
+/// True when a conflict result leaves the conflict open for a person (strategy `manual`).
+fn is_open(result: &ChangeResult) -> bool {
+    result.strategy == Some(crate::Strategy::Manual)
+}
+
+/// Top-level fields whose values differ between `old` and `new` (set, changed or removed).
+pub fn changed_fields(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    let mut fields: Vec<String> = old
+        .keys()
+        .chain(new.keys())
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+fn union(a: &[String], b: Vec<String>) -> Vec<String> {
+    let mut all: Vec<String> = a.iter().cloned().chain(b).collect();
+    all.sort();
+    all.dedup();
+    all
+}
