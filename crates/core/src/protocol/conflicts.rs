@@ -1,0 +1,95 @@
+//! `GET /api/sync/conflicts` and `POST /api/sync/resolve-conflict`: the conflict log.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::change::{Change, ServerRecord};
+use crate::conflict::{Strategy, Winner};
+
+/// Where a conflict-log entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictStatus {
+    /// A `manual` conflict waiting for `resolve-conflict`.
+    Open,
+    /// A `manual` conflict closed by `resolve-conflict`.
+    Resolved,
+    /// Decided by the collection's strategy when it happened; kept for the record.
+    Auto,
+}
+
+/// One entry of the conflict log: both versions, the strategy and the winner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictEntry {
+    /// Conflict id, for `resolve-conflict`.
+    pub id: String,
+    /// Collection of the record.
+    pub collection: String,
+    /// Record id.
+    pub record_id: String,
+    /// The strategy that decided (or `manual`).
+    pub strategy: Strategy,
+    /// Whose data won (for an open conflict: the server's, until resolved).
+    pub winner: Winner,
+    /// Open, resolved or auto.
+    pub status: ConflictStatus,
+    /// The version the server held when the change arrived.
+    pub server_version: u64,
+    /// The data the server held when the change arrived (`null` for a tombstone).
+    pub server_data: Value,
+    /// The pushed change that conflicted.
+    pub client_change: Change,
+    /// How a resolved conflict was closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    /// When the conflict happened, RFC 3339.
+    pub created_at: String,
+    /// When it was resolved, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+}
+
+/// `GET /api/sync/conflicts` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictList {
+    /// Newest first.
+    pub conflicts: Vec<ConflictEntry>,
+}
+
+/// How a person closed a `manual` conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Keep the server's version.
+    Server,
+    /// Take the conflicting change's data.
+    Client,
+    /// Take the `data` sent with the resolution.
+    Merged,
+}
+
+/// `POST /api/sync/resolve-conflict` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolveRequest {
+    /// The open conflict to close.
+    pub conflict_id: String,
+    /// Which data wins.
+    pub resolution: Resolution,
+    /// The merged record (a JSON object); required for `merged`, ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// `POST /api/sync/resolve-conflict` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolveResponse {
+    /// The closed conflict.
+    pub conflict: ConflictEntry,
+    /// The record as the server now holds it; for `client` and `merged` a new version that
+    /// every device receives on its next pull.
+    pub record: ServerRecord,
+}
