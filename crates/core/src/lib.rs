@@ -6,6 +6,7 @@
 pub mod conflict;
 pub mod hlc;
 pub mod protocol;
+pub mod query;
 pub mod record;
 pub mod store;
 

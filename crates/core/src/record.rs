@@ -107,6 +107,41 @@ impl LocalRecord {
         let deleted = data.is_none();
         let data = data.unwrap_or_default();
         let Some(old) = existing else {
+            let (sync, pending) = Self::next_state(None, Vec::new, edit);
+            return Self {
+                id: id.to_owned(),
+                data,
+                deleted,
+                sync,
+                pending: Some(pending),
+            };
+        };
+        let (sync, pending) = Self::next_state(
+            Some((&old.sync, old.pending.as_ref())),
+            || changed_fields(&old.data, &data),
+            edit,
+        );
+        Self {
+            id: old.id,
+            data,
+            deleted,
+            sync,
+            pending: Some(pending),
+        }
+    }
+
+    /// The metadata half of [`LocalRecord::write`]: the `_sync` metadata and pending change after
+    /// an edit of a record whose current metadata is `old` (`None`: a new record).
+    ///
+    /// `changed` yields the top-level fields the edit changed; it is only called when the result
+    /// needs it (not for a new record, nor when the pending change already covers the whole
+    /// record), so a store can skip decoding the data on those paths.
+    pub fn next_state(
+        old: Option<(&SyncMeta, Option<&Pending>)>,
+        changed: impl FnOnce() -> Vec<String>,
+        edit: Edit,
+    ) -> (SyncMeta, Pending) {
+        let Some((old_sync, old_pending)) = old else {
             let pending = Pending {
                 change_id: edit.change_id,
                 base_version: None,
@@ -120,26 +155,13 @@ impl LocalRecord {
                 version: None,
                 updated_at: edit.now,
             };
-            return Self {
-                id: id.to_owned(),
-                data,
-                deleted,
-                sync,
-                pending: Some(pending),
-            };
+            return (sync, pending);
         };
-        let mut changed = changed_fields(&old.data, &data);
-        let (base_version, seq) = match &old.pending {
-            Some(p) => {
-                // An empty list already means "whole record"; it absorbs everything.
-                changed = if p.changed_fields.is_empty() {
-                    Vec::new()
-                } else {
-                    union(&p.changed_fields, changed)
-                };
-                (p.base_version, p.seq)
-            }
-            None => (old.sync.version, edit.seq),
+        let (changed, base_version, seq) = match old_pending {
+            // An empty list already means "whole record"; it absorbs everything.
+            Some(p) if p.changed_fields.is_empty() => (Vec::new(), p.base_version, p.seq),
+            Some(p) => (union(&p.changed_fields, changed()), p.base_version, p.seq),
+            None => (changed(), old_sync.version, edit.seq),
         };
         let pending = Pending {
             change_id: edit.change_id,
@@ -151,16 +173,10 @@ impl LocalRecord {
         };
         let sync = SyncMeta {
             status: SyncStatus::Unsynced,
-            version: old.sync.version,
+            version: old_sync.version,
             updated_at: edit.now,
         };
-        Self {
-            id: old.id,
-            data,
-            deleted,
-            sync,
-            pending: Some(pending),
-        }
+        (sync, pending)
     }
 
     /// The change to push for this record, if it has one ready (status `UNSYNCED`).

@@ -10,6 +10,8 @@
 //!   or none do, and no other `update` interleaves between its read and its write;
 //! - an implementation awaits nothing but its own storage inside a transaction (no network).
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 mod memory;
 
 use serde_json::Value;
@@ -81,4 +83,32 @@ pub trait LocalStore {
 
     /// Reads a meta entry (device id, pull cursor, last clock stamp, …).
     async fn meta(&self, key: &str) -> Result<Option<Value>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::{contract, MemoryStore};
+
+    /// Runs a future that never waits (every `MemoryStore` call completes at once).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a memory store future waited"),
+        }
+    }
+
+    #[test]
+    fn memory_store_passes_the_contract() {
+        block_on(contract::run_all(|_| async {
+            MemoryStore::new(contract::COLLECTIONS)
+        }));
+    }
 }
