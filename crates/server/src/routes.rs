@@ -1,0 +1,45 @@
+//! The `/api` router, one module per route group.
+
+mod auth;
+mod conflicts;
+mod full;
+mod health;
+mod pull;
+mod push;
+mod status;
+
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every `/api` route; unknown paths answer a JSON 404.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(push::router())
+        .merge(pull::router())
+        .merge(full::router())
+        .merge(conflicts::router())
+        .merge(status::router())
+        .merge(health::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+}
+
+/// Checks a device id: 1 to 256 bytes.
+fn check_device_id(device_id: &str) -> Result<(), ApiError> {
+    if device_id.is_empty() || device_id.len() > ferrysync_core::protocol::MAX_ID_LEN {
+        return Err(ApiError::InvalidRequest(
+            "deviceId must be 1 to 256 bytes".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `protocolVersion`.
+fn check_version(version: u32) -> Result<(), ApiError> {
+    if version != ferrysync_core::protocol::PROTOCOL_VERSION {
+        return Err(ApiError::VersionNotSupported(version));
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! `GET /api/sync/conflicts` and `POST /api/sync/resolve-conflict`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferrysync_core::protocol::{
+    ConflictList, ConflictStatus, Resolution, ResolveRequest, ResolveResponse, MAX_RECORD_BYTES,
+};
+use serde::Deserialize;
+
+use crate::auth::User;
+use crate::error::{ApiError, Result};
+use crate::json::Body;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sync/conflicts", get(list))
+        .route("/sync/resolve-conflict", post(resolve))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<ConflictStatus>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: User,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ConflictList>> {
+    let Query(query) = query.map_err(|err| ApiError::InvalidRequest(err.body_text()))?;
+    let conflicts = state.store.conflicts(&user.id, query.status).await?;
+    Ok(Json(ConflictList { conflicts }))
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    user: User,
+    Body(req): Body<ResolveRequest>,
+) -> Result<Json<ResolveResponse>> {
+    if req.resolution == Resolution::Merged {
+        let Some(data) = req.data.as_ref().filter(|data| data.is_object()) else {
+            return Err(ApiError::InvalidRequest(
+                "resolution \"merged\" needs data: a JSON object".to_owned(),
+            ));
+        };
+        if serde_json::to_vec(data).map_or(0, |bytes| bytes.len()) > MAX_RECORD_BYTES {
+            return Err(ApiError::BodyTooLarge);
+        }
+    }
+    let (conflict, record) = state
+        .store
+        .resolve(&user.id, &req.conflict_id, req.resolution, req.data)
+        .await?;
+    Ok(Json(ResolveResponse { conflict, record }))
+}

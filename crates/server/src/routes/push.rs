@@ -1,0 +1,162 @@
+//! `POST /api/sync/push`: validates each change alone, then applies the valid ones.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use ferrysync_core::protocol::{
+    Change, ChangeResult, PushRequest, PushResponse, ResultStatus, MAX_ID_LEN, MAX_PUSH_CHANGES,
+    MAX_RECORD_BYTES,
+};
+use ferrysync_core::CollectionPolicy;
+use serde_json::Value;
+
+use super::{check_device_id, check_version};
+use crate::auth::User;
+use crate::error::{ApiError, Result};
+use crate::json::Body;
+use crate::state::AppState;
+use crate::store::PushItem;
+use crate::time::now_rfc3339;
+
+/// A push as read off the wire: items stay JSON until each is checked on its own.
+pub(super) type RawPush = PushRequest<Value, Value>;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/sync/push", post(push))
+}
+
+async fn push(
+    State(state): State<AppState>,
+    user: User,
+    Body(req): Body<RawPush>,
+) -> Result<Json<PushResponse>> {
+    run(&state, &user, req).await.map(Json)
+}
+
+/// Validates and applies `req` for `user`.
+pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<PushResponse> {
+    check_version(req.protocol_version)?;
+    check_device_id(&req.device_id)?;
+    let count: usize = req.changes.values().map(Vec::len).sum();
+    if count > MAX_PUSH_CHANGES {
+        return Err(ApiError::TooManyChanges {
+            count,
+            max: MAX_PUSH_CHANGES,
+        });
+    }
+    let mut slots: Vec<Option<ChangeResult>> = Vec::with_capacity(count);
+    let mut items = Vec::new();
+    for (collection, changes) in req.changes {
+        let policy = match req.policies.get(&collection) {
+            None => Ok(CollectionPolicy::default()),
+            Some(raw) => {
+                serde_json::from_value::<CollectionPolicy>(raw.clone()).map_err(|e| e.to_string())
+            }
+        };
+        for raw in changes {
+            match check(&collection, raw, &policy) {
+                Ok(change) => {
+                    slots.push(None);
+                    items.push(PushItem {
+                        collection: collection.clone(),
+                        change,
+                        policy: policy.clone().unwrap_or_default(),
+                    });
+                }
+                Err(rejected) => slots.push(Some(rejected)),
+            }
+        }
+    }
+    let mut applied = state
+        .store
+        .push(&user.id, &req.device_id, items)
+        .await?
+        .into_iter();
+    let results = slots
+        .into_iter()
+        .map(|slot| slot.or_else(|| applied.next()))
+        .collect::<Option<Vec<_>>>();
+    let results =
+        results.ok_or_else(|| ApiError::Internal("store returned too few results".to_owned()))?;
+    Ok(PushResponse {
+        success: true,
+        results,
+        timestamp: now_rfc3339(),
+    })
+}
+
+/// One raw item as a [`Change`], or its rejection.
+fn check(
+    collection: &str,
+    raw: Value,
+    policy: &Result<CollectionPolicy, String>,
+) -> Result<Change, ChangeResult> {
+    let text = |key: &str| {
+        raw.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let reject = |reason: &str, message: String| ChangeResult {
+        collection: collection.to_owned(),
+        id: text("id"),
+        change_id: text("changeId"),
+        status: ResultStatus::Rejected,
+        version: None,
+        reason: Some(reason.to_owned()),
+        message: Some(message),
+        strategy: None,
+        winner: None,
+        conflict_id: None,
+        record: None,
+    };
+    if let Err(err) = policy {
+        return Err(reject(
+            "unknown_strategy",
+            format!("invalid policy for collection {collection:?}: {err}"),
+        ));
+    }
+    if collection.is_empty() || collection.len() > MAX_ID_LEN {
+        return Err(reject(
+            "invalid_id",
+            "collection name must be 1 to 256 bytes".to_owned(),
+        ));
+    }
+    let id_len = raw.get("id").and_then(Value::as_str).map(str::len);
+    if matches!(id_len, Some(0)) || id_len.is_some_and(|len| len > MAX_ID_LEN) {
+        return Err(reject(
+            "invalid_id",
+            format!("id must be 1 to {MAX_ID_LEN} bytes"),
+        ));
+    }
+    let change: Change = match serde_json::from_value(raw.clone()) {
+        Ok(change) => change,
+        Err(err) => return Err(reject("invalid_change", err.to_string())),
+    };
+    if change.change_id.is_empty() || change.change_id.len() > MAX_ID_LEN {
+        return Err(reject(
+            "invalid_change",
+            format!("changeId must be 1 to {MAX_ID_LEN} bytes"),
+        ));
+    }
+    if change.device_id.is_empty() || change.device_id.len() > MAX_ID_LEN {
+        return Err(reject(
+            "invalid_change",
+            format!("deviceId must be 1 to {MAX_ID_LEN} bytes"),
+        ));
+    }
+    if !change.deleted && !change.data.is_object() {
+        return Err(reject(
+            "invalid_change",
+            "data must be a JSON object unless deleted".to_owned(),
+        ));
+    }
+    let size = serde_json::to_vec(&change.data).map_or(0, |bytes| bytes.len());
+    if size > MAX_RECORD_BYTES {
+        return Err(reject(
+            "payload_too_large",
+            format!("record is {size} bytes, over {MAX_RECORD_BYTES}"),
+        ));
+    }
+    Ok(change)
+}

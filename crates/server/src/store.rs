@@ -1,0 +1,136 @@
+//! `trait ChangeStore`: everything the routes need from a database, one implementation per backend.
+//!
+//! The store persists what `ferrysync_core::conflict::decide` returns and never decides itself.
+//! Both backends share one SQL implementation (`store/sql.rs`); they differ only in how a write
+//! transaction is serialized and how sequence numbers are drawn.
+
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sql;
+mod sql_impl;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferrysync_core::protocol::{
+    Change, ChangeResult, ConflictEntry, ConflictStatus, DeviceStatus, Resolution, ServerRecord,
+};
+use ferrysync_core::CollectionPolicy;
+use serde_json::Value;
+
+use crate::error::{ApiError, Result};
+
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// One validated change of a push, with the policy of its collection.
+#[derive(Debug, Clone)]
+pub struct PushItem {
+    /// Collection name.
+    pub collection: String,
+    /// The change.
+    pub change: Change,
+    /// The collection's policy.
+    pub policy: CollectionPolicy,
+}
+
+/// What a pull asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PullQuery {
+    /// Only records written after this sequence number.
+    pub after: i64,
+    /// Only records written at or after this time (Unix ms), for first pulls.
+    pub since: Option<i64>,
+    /// Page size.
+    pub limit: u32,
+    /// Only these collections.
+    pub collections: Option<Vec<String>>,
+}
+
+/// One page of a pull.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    /// Latest version of each record, in sequence order.
+    pub records: Vec<ServerRecord>,
+    /// Sequence number to continue after.
+    pub cursor: i64,
+    /// True when more records follow.
+    pub has_more: bool,
+}
+
+/// The database behind the API. Every method is scoped to one user; rows of other users are
+/// invisible. A write is durable when the future resolves.
+#[async_trait]
+pub trait ChangeStore: Send + Sync + 'static {
+    /// Runs the migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// The stored token secret; stores `candidate` first if there is none.
+    async fn secret(&self, candidate: &str) -> Result<String>;
+    /// Creates a user; false when the username is taken.
+    async fn create_user(&self, id: &str, username: &str, password_hash: &str) -> Result<bool>;
+    /// The id and password hash of `username`.
+    async fn find_user(&self, username: &str) -> Result<Option<(String, String)>>;
+    /// Applies a push in one transaction; one result per item, in order.
+    async fn push(
+        &self,
+        user: &str,
+        device: &str,
+        items: Vec<PushItem>,
+    ) -> Result<Vec<ChangeResult>>;
+    /// A page of records after `query.after`, and records the device's cursor.
+    async fn pull(&self, user: &str, device: &str, query: PullQuery) -> Result<PullPage>;
+    /// The user's conflict log, newest first.
+    async fn conflicts(
+        &self,
+        user: &str,
+        status: Option<ConflictStatus>,
+    ) -> Result<Vec<ConflictEntry>>;
+    /// Closes an open conflict, writing a new version for `client` and `merged`.
+    async fn resolve(
+        &self,
+        user: &str,
+        conflict_id: &str,
+        resolution: Resolution,
+        data: Option<Value>,
+    ) -> Result<(ConflictEntry, ServerRecord)>;
+    /// The device's sync status; `None` for a device the user never synced.
+    async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>>;
+    /// True when the database answers.
+    async fn ping(&self) -> bool;
+    /// Closes the pool after in-flight queries finish.
+    async fn close(&self);
+}
+
+/// Opens (and migrates) the store a URL names: `sqlite:` or `postgres://`/`postgresql://`.
+pub async fn open(url: &str) -> Result<Arc<dyn ChangeStore>> {
+    let store: Arc<dyn ChangeStore> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            {
+                Arc::new(PgStore::connect(url).await?)
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(ApiError::Internal(
+                "built without the `postgres` feature".to_owned(),
+            ));
+        } else if url.starts_with("sqlite:") {
+            #[cfg(feature = "sqlite")]
+            {
+                Arc::new(SqliteStore::connect(url).await?)
+            }
+            #[cfg(not(feature = "sqlite"))]
+            return Err(ApiError::Internal(
+                "built without the `sqlite` feature".to_owned(),
+            ));
+        } else {
+            return Err(ApiError::Internal(format!(
+                "unsupported database URL {url:?}"
+            )));
+        };
+    store.migrate().await?;
+    Ok(store)
+}

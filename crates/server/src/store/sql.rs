@@ -1,0 +1,289 @@
+//! The SQL both backends share, written once as a macro over the concrete sqlx database.
+//!
+//! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept. A backend provides
+//! `write_guard` (serializes writers in-process), `lock_user` (serializes one user's write
+//! transactions in the database) and `next_seq` (draws a change sequence number).
+
+use ferrysync_core::conflict::RecordState;
+use ferrysync_core::protocol::ServerRecord;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{ApiError, Result};
+use crate::time::rfc3339;
+
+/// The snake_case text of a unit enum variant (`Strategy::NewestWins` -> `newest_wins`).
+pub(super) fn enum_text<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Parses a JSON column (or enum text when `quoted`).
+pub(super) fn from_column<T: DeserializeOwned>(text: &str, quoted: bool) -> Result<T> {
+    let parsed = if quoted {
+        serde_json::from_value(serde_json::Value::String(text.to_owned()))
+    } else {
+        serde_json::from_str(text)
+    };
+    parsed.map_err(|err| ApiError::Internal(format!("corrupt column {text:?}: {err}")))
+}
+
+/// JSON text of `value`.
+pub(super) fn to_column<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// The wire form of a stored record.
+pub(super) fn server_record(
+    collection: &str,
+    id: &str,
+    state: &RecordState,
+    updated_at: i64,
+) -> ServerRecord {
+    ServerRecord {
+        collection: collection.to_owned(),
+        id: id.to_owned(),
+        version: state.version,
+        data: state.data.clone(),
+        deleted: state.deleted,
+        hlc: state.hlc.clone(),
+        device_id: state.device_id.clone(),
+        updated_at: rfc3339(updated_at),
+    }
+}
+
+pub(super) const RECORD_COLUMNS: &str =
+    "collection, id, version, data, deleted, hlc, device_id, run_base, fields, updated_at";
+
+pub(super) const CONFLICT_COLUMNS: &str = "id, collection, record_id, strategy, winner, status, \
+     server_version, server_data, client_change, resolution, created_at, resolved_at";
+
+/// Implements `ChangeStore` for `$store`, whose `pool` is a `sqlx::Pool<$db>`.
+macro_rules! impl_change_store {
+    ($store:ty, $db:ty, $migrator:expr) => {
+        mod shared_sql {
+            use async_trait::async_trait;
+            use ferrysync_core::conflict::{decide, Decision, RecordState, Winner};
+            use ferrysync_core::protocol::{
+                Change, ChangeResult, ConflictEntry, ConflictStatus, DeviceHealth, DeviceStatus,
+                Resolution, ResultStatus, ServerRecord,
+            };
+            use ferrysync_core::{CollectionPolicy, HlcClock};
+            use serde_json::Value;
+            use sqlx::Row as _;
+
+            use super::*;
+            use crate::error::{ApiError, Result};
+            use crate::store::sql::{
+                enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS, RECORD_COLUMNS,
+            };
+            use crate::store::{ChangeStore, PullPage, PullQuery, PushItem};
+            use crate::time::{rfc3339, unix_millis};
+
+            type Row = <$db as sqlx::Database>::Row;
+            type Tx = sqlx::Transaction<'static, $db>;
+
+            fn record_from_row(row: &Row) -> Result<(String, String, RecordState, i64)> {
+                let state = RecordState {
+                    version: row.try_get::<i64, _>("version")? as u64,
+                    data: from_column(&row.try_get::<String, _>("data")?, false)?,
+                    deleted: row.try_get("deleted")?,
+                    hlc: from_column(&row.try_get::<String, _>("hlc")?, true)?,
+                    device_id: row.try_get("device_id")?,
+                    run_base: row.try_get::<i64, _>("run_base")? as u64,
+                    fields: from_column(&row.try_get::<String, _>("fields")?, false)?,
+                };
+                Ok((row.try_get("collection")?, row.try_get("id")?, state, row.try_get("updated_at")?))
+            }
+
+            fn conflict_from_row(row: &Row) -> Result<ConflictEntry> {
+                let resolution: Option<String> = row.try_get("resolution")?;
+                let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+                Ok(ConflictEntry {
+                    id: row.try_get("id")?,
+                    collection: row.try_get("collection")?,
+                    record_id: row.try_get("record_id")?,
+                    strategy: from_column(&row.try_get::<String, _>("strategy")?, true)?,
+                    winner: from_column(&row.try_get::<String, _>("winner")?, true)?,
+                    status: from_column(&row.try_get::<String, _>("status")?, true)?,
+                    server_version: row.try_get::<i64, _>("server_version")? as u64,
+                    server_data: from_column(&row.try_get::<String, _>("server_data")?, false)?,
+                    client_change: from_column(&row.try_get::<String, _>("client_change")?, false)?,
+                    resolution: resolution.map(|r| from_column(&r, true)).transpose()?,
+                    created_at: rfc3339(row.try_get("created_at")?),
+                    resolved_at: resolved_at.map(rfc3339),
+                })
+            }
+
+            async fn load_record(tx: &mut Tx, user: &str, collection: &str, id: &str) -> Result<Option<RecordState>> {
+                let sql = format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE user_id = $1 AND collection = $2 AND id = $3"
+                );
+                let row = sqlx::query(&sql).bind(user).bind(collection).bind(id).fetch_optional(&mut **tx).await?;
+                row.map(|row| record_from_row(&row).map(|r| r.2)).transpose()
+            }
+
+            async fn write_record(
+                tx: &mut Tx,
+                user: &str,
+                collection: &str,
+                id: &str,
+                state: &RecordState,
+                now: i64,
+            ) -> Result<()> {
+                let seq = <$store>::next_seq(tx).await?;
+                sqlx::query(
+                    "INSERT INTO records (user_id, collection, id, version, data, deleted, hlc, device_id, \
+                     run_base, fields, seq, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (user_id, collection, id) DO UPDATE SET version = excluded.version, \
+                     data = excluded.data, deleted = excluded.deleted, hlc = excluded.hlc, \
+                     device_id = excluded.device_id, run_base = excluded.run_base, fields = excluded.fields, \
+                     seq = excluded.seq, updated_at = excluded.updated_at",
+                )
+                .bind(user)
+                .bind(collection)
+                .bind(id)
+                .bind(state.version as i64)
+                .bind(to_column(&state.data))
+                .bind(state.deleted)
+                .bind(state.hlc.to_string())
+                .bind(&state.device_id)
+                .bind(state.run_base as i64)
+                .bind(to_column(&state.fields))
+                .bind(seq)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            async fn log_conflict(
+                tx: &mut Tx,
+                user: &str,
+                collection: &str,
+                current: &RecordState,
+                change: &Change,
+                note: &ferrysync_core::conflict::ConflictNote,
+                now: i64,
+            ) -> Result<String> {
+                let id = uuid::Uuid::new_v4().to_string();
+                let status = if note.open { ConflictStatus::Open } else { ConflictStatus::Auto };
+                sqlx::query(
+                    "INSERT INTO conflicts (id, user_id, collection, record_id, strategy, winner, status, \
+                     server_version, server_data, client_change, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&id)
+                .bind(user)
+                .bind(collection)
+                .bind(&change.id)
+                .bind(enum_text(note.strategy))
+                .bind(enum_text(note.winner))
+                .bind(enum_text(status))
+                .bind(current.version as i64)
+                .bind(to_column(&current.data))
+                .bind(to_column(change))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                Ok(id)
+            }
+
+            /// Applies one change; the caller has checked it is not a duplicate.
+            async fn apply(tx: &mut Tx, user: &str, item: &PushItem, now: i64) -> Result<ChangeResult> {
+                let PushItem { collection, change, policy } = item;
+                let current = load_record(tx, user, collection, &change.id).await?;
+                let mut result = ChangeResult {
+                    collection: collection.clone(),
+                    id: change.id.clone(),
+                    change_id: change.change_id.clone(),
+                    status: ResultStatus::Applied,
+                    version: None,
+                    reason: None,
+                    message: None,
+                    strategy: None,
+                    winner: None,
+                    conflict_id: None,
+                    record: None,
+                };
+                match decide(current.as_ref(), change, policy) {
+                    Decision::Write { state, conflict } => {
+                        write_record(tx, user, collection, &change.id, &state, now).await?;
+                        result.version = Some(state.version);
+                        let asked = if change.deleted { Value::Null } else { change.data.clone() };
+                        if let (Some(note), Some(current)) = (conflict, current.as_ref()) {
+                            let id = log_conflict(tx, user, collection, current, change, &note, now).await?;
+                            result.status = ResultStatus::Conflict;
+                            result.strategy = Some(note.strategy);
+                            result.winner = Some(note.winner);
+                            result.conflict_id = Some(id);
+                            result.record = Some(server_record(collection, &change.id, &state, now));
+                        } else if state.data != asked {
+                            // A field policy changed the data: the device must see what was stored.
+                            result.record = Some(server_record(collection, &change.id, &state, now));
+                        }
+                    }
+                    Decision::Keep { conflict } => {
+                        let current = current.ok_or_else(|| {
+                            ApiError::Internal("decide kept a record that does not exist".to_owned())
+                        })?;
+                        let id = log_conflict(tx, user, collection, &current, change, &conflict, now).await?;
+                        let updated_at = record_time(tx, user, collection, &change.id).await?;
+                        result.status = ResultStatus::Conflict;
+                        result.version = Some(current.version);
+                        result.strategy = Some(conflict.strategy);
+                        result.winner = Some(conflict.winner);
+                        result.conflict_id = Some(id);
+                        result.record = Some(server_record(collection, &change.id, &current, updated_at));
+                    }
+                }
+                Ok(result)
+            }
+
+            async fn record_time(tx: &mut Tx, user: &str, collection: &str, id: &str) -> Result<i64> {
+                let row = sqlx::query(
+                    "SELECT updated_at FROM records WHERE user_id = $1 AND collection = $2 AND id = $3",
+                )
+                .bind(user)
+                .bind(collection)
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(row.try_get("updated_at")?)
+            }
+
+            async fn touch_device(
+                executor: &mut <$db as sqlx::Database>::Connection,
+                user: &str,
+                device: &str,
+                now: i64,
+                cursor: Option<i64>,
+            ) -> Result<()> {
+                let (push, pull) = if cursor.is_some() { (None, Some(now)) } else { (Some(now), None) };
+                sqlx::query(
+                    "INSERT INTO devices (user_id, device_id, first_seen, last_push, last_pull, last_cursor) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, device_id) DO UPDATE SET \
+                     last_push = COALESCE(excluded.last_push, devices.last_push), \
+                     last_pull = COALESCE(excluded.last_pull, devices.last_pull), \
+                     last_cursor = COALESCE(excluded.last_cursor, devices.last_cursor)",
+                )
+                .bind(user)
+                .bind(device)
+                .bind(now)
+                .bind(push)
+                .bind(pull)
+                .bind(cursor)
+                .execute(executor)
+                .await?;
+                Ok(())
+            }
+
+            crate::store::sql_impl::impl_trait!($store, $db, $migrator);
+        }
+    };
+}
+
+pub(super) use impl_change_store;

@@ -1,0 +1,268 @@
+//! The `ChangeStore` methods of the shared SQL implementation (see `sql.rs`).
+
+/// Expands to `impl ChangeStore for $store` inside the module `impl_change_store!` generates.
+macro_rules! impl_trait {
+    ($store:ty, $db:ty, $migrator:expr) => {
+        #[async_trait]
+        impl ChangeStore for $store {
+            async fn migrate(&self) -> Result<()> {
+                $migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn secret(&self, candidate: &str) -> Result<String> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ('token_secret', $1) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(candidate)
+                .execute(&self.pool)
+                .await?;
+                let row = sqlx::query("SELECT value FROM settings WHERE key = 'token_secret'")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("value")?)
+            }
+
+            async fn create_user(&self, id: &str, username: &str, password_hash: &str) -> Result<bool> {
+                let _guard = self.write_guard().await;
+                let done = sqlx::query(
+                    "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (username) DO NOTHING",
+                )
+                .bind(id)
+                .bind(username)
+                .bind(password_hash)
+                .bind(unix_millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn find_user(&self, username: &str) -> Result<Option<(String, String)>> {
+                let row = sqlx::query("SELECT id, password_hash FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| Ok((row.try_get("id")?, row.try_get("password_hash")?))).transpose()
+            }
+
+            async fn push(&self, user: &str, device: &str, items: Vec<PushItem>) -> Result<Vec<ChangeResult>> {
+                let now = unix_millis();
+                let _guard = self.write_guard().await;
+                let mut tx: Tx = self.pool.begin().await?;
+                <$store>::lock_user(&mut tx, user).await?;
+                touch_device(&mut tx, user, device, now, None).await?;
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    let earlier = sqlx::query(
+                        "SELECT result FROM processed_changes WHERE user_id = $1 AND change_id = $2",
+                    )
+                    .bind(user)
+                    .bind(&item.change.change_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(row) = earlier {
+                        let mut result: ChangeResult = from_column(&row.try_get::<String, _>("result")?, false)?;
+                        result.status = ResultStatus::Skipped;
+                        result.reason = Some("duplicate".to_owned());
+                        results.push(result);
+                        continue;
+                    }
+                    let result = apply(&mut tx, user, item, now).await?;
+                    sqlx::query("INSERT INTO processed_changes (user_id, change_id, result) VALUES ($1, $2, $3)")
+                        .bind(user)
+                        .bind(&item.change.change_id)
+                        .bind(to_column(&result))
+                        .execute(&mut *tx)
+                        .await?;
+                    results.push(result);
+                }
+                tx.commit().await?;
+                Ok(results)
+            }
+
+            async fn pull(&self, user: &str, device: &str, query: PullQuery) -> Result<PullPage> {
+                let mut sql = format!("SELECT {RECORD_COLUMNS}, seq FROM records WHERE user_id = $1 AND seq > $2");
+                let mut next = 3;
+                if query.since.is_some() {
+                    sql.push_str(&format!(" AND updated_at >= ${next}"));
+                    next += 1;
+                }
+                let collections = query.collections.clone().unwrap_or_default();
+                if query.collections.is_some() {
+                    let marks: Vec<String> = (0..collections.len()).map(|i| format!("${}", next + i)).collect();
+                    let marks = if marks.is_empty() { "NULL".to_owned() } else { marks.join(", ") };
+                    sql.push_str(&format!(" AND collection IN ({marks})"));
+                    next += collections.len();
+                }
+                sql.push_str(&format!(" ORDER BY seq LIMIT ${next}"));
+                let mut q = sqlx::query(&sql).bind(user).bind(query.after);
+                if let Some(since) = query.since {
+                    q = q.bind(since);
+                }
+                for collection in &collections {
+                    q = q.bind(collection);
+                }
+                let rows = q.bind(i64::from(query.limit) + 1).fetch_all(&self.pool).await?;
+                let has_more = rows.len() > query.limit as usize;
+                let mut cursor = query.after;
+                let mut records = Vec::with_capacity(rows.len().min(query.limit as usize));
+                for row in rows.iter().take(query.limit as usize) {
+                    let (collection, id, state, updated_at) = record_from_row(row)?;
+                    cursor = row.try_get("seq")?;
+                    records.push(server_record(&collection, &id, &state, updated_at));
+                }
+                let _guard = self.write_guard().await;
+                let mut conn = self.pool.acquire().await?;
+                touch_device(&mut conn, user, device, unix_millis(), Some(cursor)).await?;
+                Ok(PullPage { records, cursor, has_more })
+            }
+
+            async fn conflicts(&self, user: &str, status: Option<ConflictStatus>) -> Result<Vec<ConflictEntry>> {
+                let sql = format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE user_id = $1 AND ($2 = '' OR status = $2) \
+                     ORDER BY created_at DESC, id"
+                );
+                let status = status.map(enum_text).unwrap_or_default();
+                let rows = sqlx::query(&sql).bind(user).bind(status).fetch_all(&self.pool).await?;
+                rows.iter().map(conflict_from_row).collect()
+            }
+
+            async fn resolve(
+                &self,
+                user: &str,
+                conflict_id: &str,
+                resolution: Resolution,
+                data: Option<Value>,
+            ) -> Result<(ConflictEntry, ServerRecord)> {
+                let now = unix_millis();
+                let _guard = self.write_guard().await;
+                let mut tx: Tx = self.pool.begin().await?;
+                <$store>::lock_user(&mut tx, user).await?;
+                let sql = format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = $1 AND user_id = $2");
+                let row = sqlx::query(&sql).bind(conflict_id).bind(user).fetch_optional(&mut *tx).await?;
+                let mut entry = conflict_from_row(&row.ok_or(ApiError::NotFound("conflict"))?)?;
+                if entry.status != ConflictStatus::Open {
+                    return Err(ApiError::AlreadyResolved);
+                }
+                let (collection, id) = (entry.collection.clone(), entry.record_id.clone());
+                let current = load_record(&mut tx, user, &collection, &id)
+                    .await?
+                    .ok_or_else(|| ApiError::Internal("conflict names a missing record".to_owned()))?;
+                let client = &entry.client_change;
+                let written = match resolution {
+                    Resolution::Server => None,
+                    Resolution::Client if client.deleted => Some((Value::Null, true)),
+                    Resolution::Client => Some((client.data.clone(), false)),
+                    Resolution::Merged => Some((data.unwrap_or(Value::Null), false)),
+                };
+                let (state, updated_at) = match written {
+                    None => {
+                        let updated_at = record_time(&mut tx, user, &collection, &id).await?;
+                        (current, updated_at)
+                    }
+                    Some((data, deleted)) => {
+                        // The resolution is an ordinary write on top of the current version, so
+                        // `decide` versions it and every device pulls it.
+                        let change = Change {
+                            id: id.clone(),
+                            change_id: format!("resolve:{conflict_id}"),
+                            base_version: Some(current.version),
+                            hlc: HlcClock::resume("server", &current.hlc).now(now as u64),
+                            device_id: "server".to_owned(),
+                            deleted,
+                            changed_fields: Vec::new(),
+                            data,
+                        };
+                        let Decision::Write { state, .. } = decide(Some(&current), &change, &CollectionPolicy::default())
+                        else {
+                            return Err(ApiError::Internal("resolution was not written".to_owned()));
+                        };
+                        write_record(&mut tx, user, &collection, &id, &state, now).await?;
+                        (state, now)
+                    }
+                };
+                let winner = match resolution {
+                    Resolution::Server => Winner::Server,
+                    Resolution::Client => Winner::Client,
+                    Resolution::Merged => Winner::Merged,
+                };
+                sqlx::query(
+                    "UPDATE conflicts SET status = $1, winner = $2, resolution = $3, resolved_at = $4 \
+                     WHERE id = $5 AND user_id = $6",
+                )
+                .bind(enum_text(ConflictStatus::Resolved))
+                .bind(enum_text(winner))
+                .bind(enum_text(resolution))
+                .bind(now)
+                .bind(conflict_id)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                entry.status = ConflictStatus::Resolved;
+                entry.winner = winner;
+                entry.resolution = Some(resolution);
+                entry.resolved_at = Some(rfc3339(now));
+                Ok((entry, server_record(&collection, &id, &state, updated_at)))
+            }
+
+            async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>> {
+                let row = sqlx::query(
+                    "SELECT first_seen, last_push, last_pull, last_cursor FROM devices \
+                     WHERE user_id = $1 AND device_id = $2",
+                )
+                .bind(user)
+                .bind(device)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let last_push: Option<i64> = row.try_get("last_push")?;
+                let last_pull: Option<i64> = row.try_get("last_pull")?;
+                let last_cursor: Option<i64> = row.try_get("last_cursor")?;
+                let pending: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM records WHERE user_id = $1 AND seq > $2 AND device_id <> $3",
+                )
+                .bind(user)
+                .bind(last_cursor.unwrap_or(0))
+                .bind(device)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+                let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM conflicts WHERE user_id = $1 AND status = 'open'")
+                    .bind(user)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+                let health = if open > 0 {
+                    DeviceHealth::Conflicts
+                } else if pending > 0 {
+                    DeviceHealth::Behind
+                } else {
+                    DeviceHealth::Ok
+                };
+                Ok(Some(DeviceStatus {
+                    device_id: device.to_owned(),
+                    first_seen_at: rfc3339(row.try_get("first_seen")?),
+                    last_sync_at: last_push.max(last_pull).map(rfc3339),
+                    last_push_at: last_push.map(rfc3339),
+                    last_pull_at: last_pull.map(rfc3339),
+                    last_cursor: last_cursor.map(|c| c.to_string()),
+                    pending: pending as u64,
+                    open_conflicts: open as u64,
+                    health,
+                }))
+            }
+
+            async fn ping(&self) -> bool {
+                sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+    };
+}
+
+pub(crate) use impl_trait;
