@@ -1,0 +1,437 @@
+//! # The sync engine
+//!
+//! One device's half of ferrysync: it pushes the device's local changes to the server, pulls
+//! everyone else's, and keeps [`Status`] true. It is generic over its three ports, so the same
+//! code runs in the browser (IndexedDB, `fetch`, `Date.now`) and in native tests (a
+//! [`MemoryStore`](crate::MemoryStore), the server's router in-process, a manual clock):
+//! [`LocalStore`], [`Transport`] and [`Clock`].
+//!
+//! ## Protocol walkthrough
+//!
+//! 1. **Local write** ([`Engine::put`], [`Engine::delete`]): the record and its pending change
+//!    (fresh `changeId`, the `baseVersion` it was edited from, an HLC stamp) commit in one store
+//!    update; the record is `UNSYNCED`. Edits before the next push coalesce into one change.
+//! 2. **Push** ([`Engine::sync`], first half): the outbox (every `UNSYNCED` record, oldest
+//!    first) goes out in batches of at most `batch_size` changes, with the conflict policy of
+//!    each collection. Each batch's per-change results are applied in **one** store update, and
+//!    only to a record whose pending `changeId` is still the one pushed: a record edited while
+//!    its older version was in flight stays `UNSYNCED` with the newer data, rebased onto the
+//!    version the server assigned. `applied`/`skipped` → `SYNCED`; `rejected` → `REJECTED`
+//!    (the others continue); `conflict` → the winner is stored, or `CONFLICT` for `manual`.
+//! 3. **Pull** (second half): pages after the saved cursor until `hasMore` is false; each page
+//!    and the new cursor commit in one store update. A pulled version never overwrites a record
+//!    with a pending change: the strategy settles that on the next push.
+//! 4. **Retry**: a push whose answer was lost is sent again with the same `changeId`s; the
+//!    server answers `skipped: duplicate` with the earlier outcome, so nothing applies twice.
+//!
+//! No store transaction is ever open while a request is in flight: every step reads, releases,
+//! awaits the transport, then writes the answer back in a new update.
+//!
+//! ```text
+//!                local write                      push batch ok
+//!   ┌────────┐ ───────────────► ┌──────────┐ ──────────────────► ┌────────┐
+//!   │ SYNCED │                  │ UNSYNCED │                     │ SYNCED │
+//!   └────────┘ ◄─── pull ────── └──────────┘ ◄── edit again ──── └────────┘
+//!     (no pending change)         │      ▲
+//!                      rejected   │      │ edit (retries)
+//!                                 ▼      │
+//!                           ┌──────────┐  ┌──────────┐ manual conflict
+//!                           │ REJECTED │  │ CONFLICT │ ◄──────── push
+//!                           └──────────┘  └──────────┘ ── resolve_conflict ──► SYNCED
+//!
+//!   cycle:  idle ──sync()──► pushing ──outbox empty──► pulling ──hasMore=false──► idle
+//!                              │ error                   │ error
+//!                              └──────────► idle + lastError (caller backs off) ◄┘
+//! ```
+//!
+//! ## One cycle
+//!
+//! ```
+//! # use std::{future::Future, pin::pin, task::{Context, Poll, Waker}};
+//! # use ferrysync_core::engine::{Config, Engine};
+//! # use ferrysync_core::protocol::*;
+//! # use ferrysync_core::transport::{Result, Transport};
+//! # use ferrysync_core::{ManualClock, MemoryStore};
+//! # fn block_on<F: Future>(f: F) -> F::Output {
+//! #     let mut f = pin!(f);
+//! #     let mut cx = Context::from_waker(Waker::noop());
+//! #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! /// A server that accepts every change as version 1 and has nothing to send back.
+//! struct AcceptAll;
+//! impl Transport for AcceptAll {
+//!     async fn push(&self, req: &PushRequest) -> Result<PushResponse> {
+//!         let results = req.changes.iter().flat_map(|(collection, changes)| {
+//!             changes.iter().map(move |c| ChangeResult {
+//!                 collection: collection.clone(), id: c.id.clone(),
+//!                 change_id: c.change_id.clone(), status: ResultStatus::Applied,
+//!                 version: Some(1), reason: None, message: None, strategy: None,
+//!                 winner: None, conflict_id: None, record: None,
+//!             })
+//!         });
+//!         Ok(PushResponse { success: true, results: results.collect(), timestamp: String::new() })
+//!     }
+//!     async fn pull(&self, _: &PullRequest) -> Result<PullResponse> {
+//!         Ok(PullResponse { changes: vec![], cursor: "1".into(), has_more: false, timestamp: String::new() })
+//!     }
+//!     async fn resolve_conflict(&self, _: &ResolveRequest) -> Result<ResolveResponse> {
+//!         unreachable!("no manual conflicts here")
+//!     }
+//! }
+//!
+//! block_on(async {
+//!     let store = MemoryStore::new(["todos"]);
+//!     let mut ids = 0;
+//!     let new_id = move || { ids += 1; format!("id-{ids}") };
+//!     let config = Config::new(["todos"]);
+//!     let engine = Engine::open(store, AcceptAll, ManualClock::new(1_000), config, new_id)
+//!         .await
+//!         .unwrap();
+//!     engine.put("todos", "t1", serde_json::json!({"title": "milk"})).await.unwrap();
+//!     assert_eq!(engine.status().pending, 1);
+//!     let report = engine.sync().await.unwrap();
+//!     assert_eq!((report.pushed, report.applied), (1, 1));
+//!     assert_eq!(engine.status().pending, 0);
+//! });
+//! ```
+
+mod conflicts;
+mod local;
+mod pull;
+mod push;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::conflict::CollectionPolicy;
+use crate::error::{Error, Result};
+use crate::hlc::{Hlc, HlcClock};
+use crate::record::{LocalRecord, SyncStatus};
+use crate::store::LocalStore;
+use crate::transport::Transport;
+
+pub use conflicts::{Choice, OpenConflict, RejectedChange};
+pub use status::{ErrorInfo, Health, Status, StatusListener, SyncReport};
+
+/// Meta key of this device's id.
+pub const META_DEVICE_ID: &str = "deviceId";
+/// Meta key of the pull cursor.
+pub const META_CURSOR: &str = "cursor";
+/// Meta key of the newest hybrid-logical-clock stamp issued or seen.
+pub const META_HLC: &str = "hlc";
+/// Meta key of the last outbox position handed out.
+pub const META_SEQ: &str = "seq";
+/// Meta key of the open manual conflicts' details (the server's side of each).
+pub const META_CONFLICTS: &str = "conflicts";
+/// Meta key of the end time of the last successful cycle.
+pub const META_LAST_SYNC_AT: &str = "lastSyncAt";
+
+/// Largest batch the protocol allows (push changes and pull page size).
+pub const MAX_BATCH_SIZE: usize = 1000;
+/// Default batch size.
+pub const DEFAULT_BATCH_SIZE: usize = 500;
+
+/// Which collections sync, with which conflict policy, in batches of what size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Every synced collection and its policy (sent with each push).
+    pub collections: BTreeMap<String, CollectionPolicy>,
+    /// Changes per push request and records per pull page, `1..=1000` (clamped).
+    pub batch_size: usize,
+}
+
+impl Config {
+    /// `collections` with the default policy (`newest_wins`) and batch size.
+    pub fn new<I, S>(collections: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            collections: collections
+                .into_iter()
+                .map(|c| (c.into(), CollectionPolicy::default()))
+                .collect(),
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+
+    /// The same config with `policy` for `collection`.
+    pub fn with_policy(mut self, collection: &str, policy: CollectionPolicy) -> Self {
+        self.collections.insert(collection.to_owned(), policy);
+        self
+    }
+
+    /// The same config with another batch size.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+}
+
+/// A record changed by a pull, an acknowledgement or a resolution; `record` is `None` when the
+/// row was removed (an acknowledged or pulled delete).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordEvent {
+    /// Collection of the record.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// The record as now stored.
+    pub record: Option<LocalRecord>,
+}
+
+/// Subscriber to records changed by sync (not by the app's own writes).
+pub type RecordListener = Rc<RecordFn>;
+
+/// The callback inside a [`RecordListener`].
+pub type RecordFn = dyn Fn(&[RecordEvent]);
+
+/// The callback inside a [`StatusListener`].
+pub type StatusFn = dyn Fn(&Status);
+
+/// The sync engine of one device's database. All methods take `&self` and never hold a
+/// `RefCell` borrow across an `.await`, so concurrent calls from a single-threaded runtime are
+/// safe; a second [`Engine::sync`] while one runs fails fast with [`Error::Busy`].
+pub struct Engine<S, T, C> {
+    store: S,
+    transport: T,
+    clock: C,
+    config: Config,
+    device_id: String,
+    hlc: RefCell<HlcClock>,
+    seq: Cell<u64>,
+    new_id: RefCell<Box<dyn FnMut() -> String>>,
+    status: RefCell<Status>,
+    status_listeners: status::Listeners<StatusFn>,
+    record_listeners: status::Listeners<RecordFn>,
+}
+
+impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
+    /// Opens the engine over `store`: reads (or, on first open, creates with `new_id` and
+    /// persists) the device id, resumes the clock and counts pending records. `new_id` also
+    /// makes every `changeId`, so it must return globally unique ids (a UUID v4 in the browser).
+    pub async fn open(
+        store: S,
+        transport: T,
+        clock: C,
+        mut config: Config,
+        new_id: impl FnMut() -> String + 'static,
+    ) -> Result<Self> {
+        let mut new_id: Box<dyn FnMut() -> String> = Box::new(new_id);
+        config.batch_size = config.batch_size.clamp(1, MAX_BATCH_SIZE);
+        let device_id = match store.meta(META_DEVICE_ID).await? {
+            Some(Value::String(id)) if !id.is_empty() => id,
+            _ => {
+                let id = new_id();
+                store
+                    .update(
+                        &[],
+                        &[(META_DEVICE_ID, Value::String(id.clone()))],
+                        &mut |_, r| r,
+                    )
+                    .await?;
+                id
+            }
+        };
+        let last = store.meta(META_HLC).await?;
+        let last = last
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Hlc>().ok());
+        let hlc = match last {
+            Some(last) => HlcClock::resume(device_id.clone(), &last),
+            None => HlcClock::new(device_id.clone()),
+        };
+        let seq = store
+            .meta(META_SEQ)
+            .await?
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let last_sync_at = store
+            .meta(META_LAST_SYNC_AT)
+            .await?
+            .and_then(|v| v.as_u64());
+        let engine = Self {
+            store,
+            transport,
+            clock,
+            config,
+            device_id,
+            hlc: RefCell::new(hlc),
+            seq: Cell::new(seq),
+            new_id: RefCell::new(new_id),
+            status: RefCell::new(Status {
+                last_sync_at,
+                ..Status::default()
+            }),
+            status_listeners: status::Listeners::default(),
+            record_listeners: status::Listeners::default(),
+        };
+        engine.refresh_status().await?;
+        Ok(engine)
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// The configuration in use (batch size already clamped).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The local store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// Calls `listener` with the new status after every change to it; returns a handle for
+    /// [`Engine::off_status`].
+    pub fn on_status(&self, listener: StatusListener) -> u64 {
+        self.status_listeners.add(listener)
+    }
+
+    /// Removes a status listener; false when the handle was unknown.
+    pub fn off_status(&self, handle: u64) -> bool {
+        self.status_listeners.remove(handle)
+    }
+
+    /// Calls `listener` with the records each sync step changed; returns a handle for
+    /// [`Engine::off_records`].
+    pub fn on_records(&self, listener: RecordListener) -> u64 {
+        self.record_listeners.add(listener)
+    }
+
+    /// Removes a record listener; false when the handle was unknown.
+    pub fn off_records(&self, handle: u64) -> bool {
+        self.record_listeners.remove(handle)
+    }
+
+    /// Tells the engine whether the device is online; offline, [`Engine::sync`] sends nothing.
+    pub fn set_online(&self, online: bool) {
+        self.update_status(|s| s.online = online);
+    }
+
+    /// Recounts pending, conflicting and rejected records from the store (e.g. after another
+    /// tab changed it) and notifies status listeners.
+    pub async fn refresh_status(&self) -> Result<()> {
+        let rows = self.store.unsynced(None).await?;
+        let count = |status| rows.iter().filter(|(_, r)| r.sync.status == status).count();
+        let (pending, conflicts, rejected) = (
+            count(SyncStatus::Unsynced),
+            count(SyncStatus::Conflict),
+            count(SyncStatus::Rejected),
+        );
+        self.update_status(|s| {
+            s.pending = pending;
+            s.conflicts = conflicts;
+            s.rejected = rejected;
+        });
+        Ok(())
+    }
+
+    /// Runs one cycle: push every `UNSYNCED` change, then pull every page.
+    ///
+    /// On failure the status carries `lastError` and the error is returned; what was committed
+    /// before the failure stays committed, and the next cycle continues from there.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        if !self.status.borrow().online {
+            return Err(Error::Offline);
+        }
+        if self.status.borrow().syncing {
+            return Err(Error::Busy);
+        }
+        self.update_status(|s| s.syncing = true);
+        // Resets `syncing` even if the caller drops the cycle half-way.
+        let guard = SyncingGuard(&self.status);
+        let start = self.clock.now_millis();
+        let mut report = SyncReport::default();
+        let mut outcome = self.push_all(&mut report).await;
+        if outcome.is_ok() {
+            outcome = self.pull_all(&mut report).await;
+        }
+        let end = self.clock.now_millis();
+        report.duration_ms = end.saturating_sub(start);
+        if outcome.is_ok() {
+            outcome = self
+                .store
+                .update(&[], &[(META_LAST_SYNC_AT, Value::from(end))], &mut |_, r| r)
+                .await
+                .map(drop)
+                .map_err(Error::from);
+        }
+        let counted = self.refresh_status().await;
+        drop(guard);
+        self.update_status(|s| {
+            s.syncing = false;
+            match &outcome {
+                Ok(()) => {
+                    s.last_sync_at = Some(end);
+                    s.last_error = None;
+                }
+                Err(e) => s.last_error = Some(ErrorInfo::from(e)),
+            }
+        });
+        outcome?;
+        counted?;
+        Ok(report)
+    }
+
+    /// Applies `change` to the status, recomputes health and notifies listeners.
+    fn update_status(&self, change: impl FnOnce(&mut Status)) {
+        let snapshot = {
+            let mut status = self.status.borrow_mut();
+            change(&mut status);
+            status.health = status.health_of();
+            status.clone()
+        };
+        for listener in self.status_listeners.snapshot() {
+            listener(&snapshot);
+        }
+    }
+
+    fn emit_records(&self, events: &[RecordEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        for listener in self.record_listeners.snapshot() {
+            listener(events);
+        }
+    }
+
+    /// The clock's newest stamp, as stored in meta.
+    fn hlc_meta(&self) -> (&'static str, Value) {
+        let last = self.hlc.borrow_mut().now(0);
+        (META_HLC, Value::String(last.to_string()))
+    }
+}
+
+/// Clears `syncing` when dropped without the cycle finishing.
+struct SyncingGuard<'a>(&'a RefCell<Status>);
+
+impl Drop for SyncingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut status) = self.0.try_borrow_mut() {
+            status.syncing = false;
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Changes that need a person: open manual conflicts (resolved through the server) and changes
+//! the server rejected (fixed by editing again, or discarded).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::protocol::{Resolution, ResolveRequest};
+use crate::record::{LocalRecord, SyncStatus};
+use crate::store::LocalStore;
+use crate::transport::Transport;
+use crate::Strategy;
+
+/// An open manual conflict: the local change and the server's version it met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenConflict {
+    /// Conflict id, for [`Engine::resolve_conflict`].
+    pub id: String,
+    /// Collection of the record.
+    pub collection: String,
+    /// Record id.
+    pub record_id: String,
+    /// The local data (`null` for a local delete).
+    pub local: Value,
+    /// The server's data when the conflict opened (`null` for a tombstone or when unknown).
+    pub remote: Value,
+    /// The strategy that opened it (`manual`).
+    pub strategy: Strategy,
+    /// When the server recorded it, RFC 3339.
+    pub created_at: String,
+}
+
+/// A change the server refused; edit the record again to retry, or discard it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedChange {
+    /// The refused change's id, for [`Engine::discard_rejected`].
+    pub id: String,
+    /// Collection of the record.
+    pub collection: String,
+    /// Record id.
+    pub record_id: String,
+    /// The server's reason code (`invalid_id`, `payload_too_large`, …).
+    pub reason: String,
+    /// The refused data (`null` for a delete).
+    pub data: Value,
+}
+
+/// How a person resolves a manual conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    /// Keep this device's change.
+    Local,
+    /// Keep the server's version.
+    Remote,
+    /// Store this data instead of either.
+    Merged(Map<String, Value>),
+}
+
+/// What the engine remembers of an open conflict beyond the local record: the server's side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ConflictDetail {
+    pub(super) collection: String,
+    pub(super) record_id: String,
+    pub(super) remote: Value,
+    #[serde(default)]
+    pub(super) remote_version: Option<u64>,
+    pub(super) strategy: Strategy,
+    pub(super) created_at: String,
+}
+
+/// Open conflicts by id, kept in one meta entry.
+pub(super) type ConflictMap = BTreeMap<String, ConflictDetail>;
+
+impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
+    /// Every open manual conflict on this device.
+    pub async fn conflicts(&self) -> Result<Vec<OpenConflict>> {
+        let details = self.conflict_map().await?;
+        let rows = self.store.unsynced(None).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, r)| r.sync.status == SyncStatus::Conflict)
+            .filter_map(|(collection, record)| {
+                let id = record.pending.as_ref()?.note.clone()?;
+                let detail = details.get(&id);
+                Some(OpenConflict {
+                    local: data_of(&record),
+                    remote: detail.map_or(Value::Null, |d| d.remote.clone()),
+                    strategy: detail.map_or(Strategy::Manual, |d| d.strategy),
+                    created_at: detail.map(|d| d.created_at.clone()).unwrap_or_default(),
+                    collection,
+                    record_id: record.id,
+                    id,
+                })
+            })
+            .collect())
+    }
+
+    /// Closes conflict `id` on the server with `choice`, then stores the resolved record as
+    /// `SYNCED`. Every other device receives it on its next pull.
+    pub async fn resolve_conflict(&self, id: &str, choice: Choice) -> Result<LocalRecord> {
+        let (collection, record) = self
+            .find(SyncStatus::Conflict, |r| {
+                r.pending.as_ref().and_then(|p| p.note.as_deref()) == Some(id)
+            })
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "conflict",
+                id: id.to_owned(),
+            })?;
+        let (resolution, data) = match choice {
+            Choice::Local => (Resolution::Client, None),
+            Choice::Remote => (Resolution::Server, None),
+            Choice::Merged(data) => (Resolution::Merged, Some(Value::Object(data))),
+        };
+        let request = ResolveRequest {
+            conflict_id: id.to_owned(),
+            resolution,
+            data,
+        };
+        let response = self.transport.resolve_conflict(&request).await?;
+        let server = response.record;
+        self.hlc.borrow_mut().observe(&server.hlc);
+        let mut details = self.conflict_map().await?;
+        details.remove(id);
+        let details = serde_json::to_value(&details).map_err(|e| Error::Protocol(e.to_string()))?;
+        let meta = [(META_CONFLICTS, details), self.hlc_meta()];
+        let now = self.clock.now_millis();
+        let key = (collection.clone(), record.id.clone());
+        let written = self
+            .store
+            .update(std::slice::from_ref(&key), &meta, &mut |_, current| {
+                let Some(mut current) = current else {
+                    return LocalRecord::from_server(&server, now);
+                };
+                let still_open = current.sync.status == SyncStatus::Conflict
+                    && current.pending.as_ref().and_then(|p| p.note.as_deref()) == Some(id);
+                if still_open {
+                    return LocalRecord::from_server(&server, now);
+                }
+                // Edited again meanwhile: the edit continues from the resolved version.
+                if let Some(p) = current.pending.as_mut() {
+                    p.base_version = Some(server.version);
+                }
+                current.sync.version = Some(server.version);
+                Some(current)
+            })
+            .await?;
+        let stored = written.into_iter().next().flatten();
+        self.emit_records(&[RecordEvent {
+            collection,
+            id: key.1,
+            record: stored.clone(),
+        }]);
+        self.refresh_status().await?;
+        Ok(stored.unwrap_or_else(|| tombstone(&server.id)))
+    }
+
+    /// Every change the server refused, with its reason.
+    pub async fn rejected(&self) -> Result<Vec<RejectedChange>> {
+        let rows = self.store.unsynced(None).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, r)| r.sync.status == SyncStatus::Rejected)
+            .filter_map(|(collection, record)| {
+                let pending = record.pending.as_ref()?;
+                Some(RejectedChange {
+                    id: pending.change_id.clone(),
+                    collection,
+                    record_id: record.id.clone(),
+                    reason: pending.note.clone().unwrap_or_default(),
+                    data: data_of(&record),
+                })
+            })
+            .collect())
+    }
+
+    /// Drops the refused change `id`. A record the server never had disappears; one it has is
+    /// removed locally and fetched again by re-pulling from the start (the device does not keep
+    /// the server's data of a record it changed).
+    pub async fn discard_rejected(&self, id: &str) -> Result<()> {
+        let (collection, record) = self
+            .find(SyncStatus::Rejected, |r| {
+                r.pending.as_ref().is_some_and(|p| p.change_id == id)
+            })
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "rejected change",
+                id: id.to_owned(),
+            })?;
+        let meta: Vec<(&str, Value)> = if record.sync.version.is_some() {
+            vec![(META_CURSOR, Value::Null)]
+        } else {
+            Vec::new()
+        };
+        let key = (collection.clone(), record.id.clone());
+        self.store
+            .update(std::slice::from_ref(&key), &meta, &mut |_, current| {
+                let same = current.as_ref().is_some_and(|c| {
+                    c.sync.status == SyncStatus::Rejected
+                        && c.pending.as_ref().is_some_and(|p| p.change_id == id)
+                });
+                if same {
+                    None
+                } else {
+                    current
+                }
+            })
+            .await?;
+        self.emit_records(&[RecordEvent {
+            collection,
+            id: key.1,
+            record: None,
+        }]);
+        self.refresh_status().await
+    }
+
+    pub(super) async fn conflict_map(&self) -> Result<ConflictMap> {
+        Ok(self
+            .store
+            .meta(META_CONFLICTS)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    async fn find(
+        &self,
+        status: SyncStatus,
+        matches: impl Fn(&LocalRecord) -> bool,
+    ) -> Result<Option<(String, LocalRecord)>> {
+        let rows = self.store.unsynced(None).await?;
+        Ok(rows
+            .into_iter()
+            .find(|(_, r)| r.sync.status == status && matches(r)))
+    }
+}
+
+fn data_of(record: &LocalRecord) -> Value {
+    if record.deleted {
+        Value::Null
+    } else {
+        Value::Object(record.data.clone())
+    }
+}
+
+/// What [`Engine::resolve_conflict`] returns when the resolution is a delete.
+fn tombstone(id: &str) -> LocalRecord {
+    LocalRecord {
+        id: id.to_owned(),
+        data: Map::new(),
+        deleted: true,
+        sync: crate::record::SyncMeta {
+            status: SyncStatus::Synced,
+            version: None,
+            updated_at: 0,
+        },
+        pending: None,
+    }
+}

@@ -1,0 +1,187 @@
+//! What the app is told about sync: [`Status`], kept true by the engine, and [`SyncReport`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Overall sync health, for a badge in the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Online and the last cycle (if any) succeeded.
+    #[default]
+    Good,
+    /// Online but the last cycle failed; see `lastError`.
+    Degraded,
+    /// The device is offline; nothing is sent.
+    Offline,
+}
+
+/// The last failure, as the app sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// Stable code ([`Error::code`]).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        Self {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Sync status of one device's database.
+///
+/// Invariants the engine keeps: `pending` is the number of `UNSYNCED` records, `conflicts` the
+/// number of open manual conflicts, `rejected` the number of `REJECTED` records, and `health`
+/// follows from `online` and `lastError` ([`Status::health_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// The device believes it has a network (`navigator.onLine` and `online`/`offline` events).
+    pub online: bool,
+    /// A cycle is running.
+    pub syncing: bool,
+    /// Records waiting to be pushed.
+    pub pending: usize,
+    /// Open manual conflicts.
+    pub conflicts: usize,
+    /// Changes the server refused.
+    pub rejected: usize,
+    /// End of the last successful cycle, ms since the Unix epoch.
+    pub last_sync_at: Option<u64>,
+    /// Why the last cycle failed; cleared by a successful one.
+    pub last_error: Option<ErrorInfo>,
+    /// Summary of the above.
+    pub health: Health,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self {
+            online: true,
+            syncing: false,
+            pending: 0,
+            conflicts: 0,
+            rejected: 0,
+            last_sync_at: None,
+            last_error: None,
+            health: Health::Good,
+        }
+    }
+}
+
+impl Status {
+    /// The health implied by the other fields.
+    pub fn health_of(&self) -> Health {
+        if !self.online {
+            Health::Offline
+        } else if self.last_error.is_some() {
+            Health::Degraded
+        } else {
+            Health::Good
+        }
+    }
+}
+
+/// What one sync cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// Changes sent to the server.
+    pub pushed: usize,
+    /// Records received from the server.
+    pub pulled: usize,
+    /// Pushed changes the server wrote.
+    pub applied: usize,
+    /// Pushed changes the server had already processed (or found superseded).
+    pub skipped: usize,
+    /// Pushed changes the server refused.
+    pub rejected: usize,
+    /// Pushed changes that met a conflict (resolved by strategy, or opened for a person).
+    pub conflicts: usize,
+    /// Wall time of the cycle.
+    pub duration_ms: u64,
+}
+
+/// A status subscriber.
+pub type StatusListener = Rc<dyn Fn(&Status)>;
+
+/// Subscribers keyed by a handle; callbacks run with no borrow held, so they may call back
+/// into the engine (read the status, unsubscribe, even start a cycle).
+pub(super) struct Listeners<L: ?Sized> {
+    next: RefCell<u64>,
+    all: RefCell<Vec<(u64, Rc<L>)>>,
+}
+
+impl<L: ?Sized> Default for Listeners<L> {
+    fn default() -> Self {
+        Self {
+            next: RefCell::new(0),
+            all: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<L: ?Sized> Listeners<L> {
+    pub(super) fn add(&self, listener: Rc<L>) -> u64 {
+        let mut next = self.next.borrow_mut();
+        *next += 1;
+        self.all.borrow_mut().push((*next, listener));
+        *next
+    }
+
+    pub(super) fn remove(&self, handle: u64) -> bool {
+        let mut all = self.all.borrow_mut();
+        let before = all.len();
+        all.retain(|(h, _)| *h != handle);
+        all.len() != before
+    }
+
+    pub(super) fn snapshot(&self) -> Vec<Rc<L>> {
+        self.all.borrow().iter().map(|(_, l)| l.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_follows_online_and_errors() {
+        let mut s = Status::default();
+        assert_eq!(s.health_of(), Health::Good);
+        s.last_error = Some(ErrorInfo::from(&Error::Busy));
+        assert_eq!(s.health_of(), Health::Degraded);
+        s.online = false;
+        assert_eq!(s.health_of(), Health::Offline);
+    }
+
+    #[test]
+    fn status_serializes_camel_case() {
+        let json = serde_json::to_value(Status::default()).unwrap();
+        assert_eq!(json["lastSyncAt"], serde_json::Value::Null);
+        assert_eq!(json["health"], "good");
+    }
+
+    #[test]
+    fn listeners_can_be_removed_while_notified() {
+        let listeners: Listeners<dyn Fn()> = Listeners::default();
+        let a = listeners.add(Rc::new(|| {}));
+        let b = listeners.add(Rc::new(|| {}));
+        for l in listeners.snapshot() {
+            l();
+            listeners.remove(a);
+        }
+        assert!(!listeners.remove(a));
+        assert!(listeners.remove(b));
+    }
+}

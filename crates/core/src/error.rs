@@ -1,0 +1,66 @@
+//! The sync engine's error: a storage or transport failure, or a refused engine operation.
+
+use crate::store::StoreError;
+use crate::transport::TransportError;
+
+/// Why an engine operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The local database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server could not be reached or refused the request.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The device is offline; nothing was sent.
+    #[error("the device is offline")]
+    Offline,
+    /// A sync cycle is already running on this engine.
+    #[error("a sync cycle is already running")]
+    Busy,
+    /// No open conflict or rejected change has this id.
+    #[error("no such {kind}: {id:?}")]
+    NotFound {
+        /// `conflict` or `rejected change`.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// A value passed in is not acceptable (e.g. merged data that is not an object).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The server answered with something the protocol does not allow.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    /// Stable code for programs (the JS `error.code`), in the style of the store's codes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::Transport(TransportError::Network(_)) => "NETWORK",
+            Self::Transport(TransportError::Unauthorized(_)) => "UNAUTHORIZED",
+            Self::Transport(TransportError::Unavailable { .. }) => "SERVER_UNAVAILABLE",
+            Self::Transport(TransportError::Refused { .. }) => "REQUEST_REFUSED",
+            Self::Transport(_) => "INVALID_RESPONSE",
+            Self::Offline => "OFFLINE",
+            Self::Busy => "SYNC_BUSY",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::Protocol(_) => "PROTOCOL_ERROR",
+        }
+    }
+
+    /// The transport failure inside, for backoff decisions.
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            Self::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Result of an engine operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
