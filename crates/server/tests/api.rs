@@ -1,0 +1,64 @@
+//! Integration tests over real HTTP: every test body runs against a server on an ephemeral
+//! loopback port backed by SQLite, and again backed by PostgreSQL when `FERRYSYNC_TEST_PG_URL`
+//! is set (each test in its own schema); without it the PostgreSQL runs print that they were
+//! skipped.
+
+mod api {
+    pub(crate) mod abuse;
+    pub(crate) mod auth;
+    pub(crate) mod common;
+    pub(crate) mod conflicts;
+    pub(crate) mod sync;
+}
+
+/// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per case.
+macro_rules! backend_tests {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = crate::api::common::Backend::sqlite();
+                    crate::api::$module::$name(backend.clone()).await;
+                    backend.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(backend) = crate::api::common::Backend::postgres().await else { return };
+                    crate::api::$module::$name(backend.clone()).await;
+                    backend.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+backend_tests! {
+    auth::register_and_login,
+    auth::missing_expired_and_forged_tokens,
+    auth::secret_persists_across_restarts,
+    sync::push_then_pull_on_another_device,
+    sync::idempotent_retry_returns_earlier_outcome,
+    sync::lost_response_then_edit_is_not_a_conflict,
+    sync::tombstones_are_pulled_and_conflict_like_edits,
+    sync::paging_through_2500_records,
+    sync::full_sync_pushes_then_pulls,
+    sync::device_status_tracks_pushes_and_pulls,
+    sync::first_pull_by_timestamp_and_collection_filter,
+    conflicts::server_wins,
+    conflicts::client_wins,
+    conflicts::newest_wins_both_ways,
+    conflicts::merge_combines_fields,
+    conflicts::field_policy_keeps_the_higher_score,
+    conflicts::manual_conflict_resolved_by_client_merged_and_server,
+    conflicts::users_are_isolated,
+    abuse::malformed_json_wrong_types_missing_fields,
+    abuse::bad_items_are_rejected_alone,
+    abuse::oversized_bodies_and_batches,
+    abuse::rate_limit_answers_429_with_retry_after,
+    abuse::health_openapi_cors_gzip_static,
+}

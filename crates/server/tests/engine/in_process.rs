@@ -1,0 +1,185 @@
+//! The engine's [`Transport`] over the server's real router, called in-process with
+//! `tower::ServiceExt::oneshot`, plus a harness: a fresh SQLite file per test, a registered
+//! user, and devices that share it.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use ferrysync_core::clock::ManualClock;
+use ferrysync_core::engine::{Config, Engine};
+use ferrysync_core::protocol::{
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    ResolveResponse,
+};
+use ferrysync_core::transport::{Result, Transport, TransportError};
+use ferrysync_core::MemoryStore;
+use ferrysync_server::{app, store, AppState};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// The collections every test device syncs.
+pub(crate) const COLLECTIONS: [&str; 2] = ["todos", "notes"];
+
+/// One in-process server over a fresh SQLite file, removed on drop.
+pub(crate) struct TestServer {
+    pub(crate) app: Router,
+    path: PathBuf,
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("ferrysync-engine-{}.db", uuid::Uuid::new_v4()));
+        let config = ferrysync_server::Config {
+            database: format!("sqlite://{}", path.display()),
+            rate_limit: 0.0,
+            ..ferrysync_server::Config::default()
+        };
+        let store = store::open(&config.database).await.expect("open store");
+        let state = AppState::new(store, config).await.expect("state");
+        Self {
+            app: app(state),
+            path,
+        }
+    }
+
+    /// Registers `username` and returns its bearer token.
+    pub(crate) async fn user(&self, username: &str) -> String {
+        let body = json!({"username": username, "password": "correct horse"});
+        let request = Request::post("/api/auth/register")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub(crate) fn transport(&self, token: &str) -> InProcess {
+        InProcess {
+            app: self.app.clone(),
+            token: token.to_owned(),
+            lose_next_push: Cell::new(false),
+            pause_next_push: Cell::new(false),
+            paused: Notify::new(),
+            resume: Notify::new(),
+            pushes: Cell::new(0),
+            pulls: Cell::new(0),
+        }
+    }
+
+    /// A device of the user with `token`, with its own memory store and clock.
+    pub(crate) async fn device(&self, token: &str, config: Config) -> Device {
+        let store = Rc::new(MemoryStore::new(COLLECTIONS));
+        let clock = Rc::new(ManualClock::new(1_700_000_000_000));
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        let engine = Engine::open(store, self.transport(token), clock.clone(), config, new_id)
+            .await
+            .expect("open engine");
+        Device { engine, clock }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+/// An engine with a memory store, the in-process transport and a hand-driven clock.
+pub(crate) struct Device {
+    pub(crate) engine: Engine<Rc<MemoryStore>, InProcess, Rc<ManualClock>>,
+    pub(crate) clock: Rc<ManualClock>,
+}
+
+impl Device {
+    /// The live data of `todos/id`.
+    pub(crate) async fn data(&self, id: &str) -> Option<Value> {
+        let record = self.engine.get("todos", id).await.unwrap()?;
+        Some(Value::Object(record.data))
+    }
+}
+
+/// Calls the router in-process; can lose a push answer or hold it until told to go on.
+pub(crate) struct InProcess {
+    app: Router,
+    token: String,
+    /// The next push is applied by the server but its answer is lost (a network error).
+    pub(crate) lose_next_push: Cell<bool>,
+    /// The next push is applied, then its answer waits until `resume` is notified.
+    pub(crate) pause_next_push: Cell<bool>,
+    /// Notified when a paused push has been applied.
+    pub(crate) paused: Notify,
+    /// Lets a paused push answer.
+    pub(crate) resume: Notify,
+    pub(crate) pushes: Cell<usize>,
+    pub(crate) pulls: Cell<usize>,
+}
+
+impl InProcess {
+    async fn call<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
+        let request = Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(body).unwrap()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .map(|secs| secs * 1000);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        if !status.is_success() {
+            let body = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+            return Err(TransportError::from_status(
+                status.as_u16(),
+                body,
+                retry_after,
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| TransportError::InvalidResponse(e.to_string()))
+    }
+}
+
+impl Transport for InProcess {
+    async fn push(&self, request: &PushRequest) -> Result<PushResponse> {
+        self.pushes.set(self.pushes.get() + 1);
+        let answer = self.call("/api/sync/push", request).await;
+        if self.pause_next_push.replace(false) {
+            self.paused.notify_one();
+            self.resume.notified().await;
+        }
+        if self.lose_next_push.replace(false) {
+            return Err(TransportError::Network(
+                "connection reset (answer lost)".into(),
+            ));
+        }
+        answer
+    }
+
+    async fn pull(&self, request: &PullRequest) -> Result<PullResponse> {
+        self.pulls.set(self.pulls.get() + 1);
+        self.call("/api/sync/pull", request).await
+    }
+
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+        self.call("/api/sync/resolve-conflict", request).await
+    }
+}
