@@ -1,1 +1,18 @@
 //! ferrysync: offline-first sync runtime for web apps (browser crate).
+//!
+//! The app API is the exported `FerrySync` class ([`bindings`]); it keeps records in IndexedDB
+//! ([`store::IndexedDb`], an implementation of core's [`ferrysync_core::LocalStore`]) and tracks
+//! for each one whether the server has it yet. Everything here only adapts `ferrysync-core` to the
+//! browser; the rules for writes, coalescing and acknowledgements live in core.
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod client;
+pub mod error;
+#[cfg(target_arch = "wasm32")]
+pub mod store;
+
+pub use error::{Error, Result};
+#[cfg(target_arch = "wasm32")]
+pub use store::IndexedDb;

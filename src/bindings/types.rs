@@ -1,0 +1,115 @@
+//! The shapes that cross the JS boundary, with generated TypeScript (`tsify`), plus the record
+//! types no Rust struct describes (a record is the app's own object).
+
+use std::collections::BTreeMap;
+
+use ferrysync_core::query::RangeSpec;
+use serde::Deserialize;
+use tsify::Tsify;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_RECORDS: &'static str = r#"
+/** Where a record stands with the server. */
+export type SyncStatus = "SYNCED" | "UNSYNCED" | "CONFLICT" | "REJECTED";
+
+/** The `_sync` metadata of every record read. */
+export interface SyncInfo {
+  status: SyncStatus;
+  /** Last server version this device knows of; absent before the first sync. */
+  version?: number;
+  /** Local time of the last change, ms since the Unix epoch. */
+  updatedAt: number;
+}
+
+/** A record to write: any JSON-compatible object; `id` is generated (UUID v4) when absent. */
+export type RecordInput = { id?: string; [field: string]: unknown };
+
+/** A record as read: the app's fields, `id` and `_sync`. */
+export type StoredRecord = { id: string; _sync: SyncInfo; [field: string]: unknown };
+
+/** One change delivered to `subscribe` callbacks (local writes and pulled changes). */
+export type ChangeEvent =
+  | { op: "put"; collection: string; id: string; record: StoredRecord }
+  | { op: "delete"; collection: string; id: string };
+"#;
+
+/// Options of `FerrySync.open`; keys this version does not know are ignored.
+#[derive(Debug, Clone, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenOptions {
+    /// IndexedDB database name.
+    pub name: String,
+    /// The sync server's base URL (used by the sync engine).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub server_url: Option<String>,
+    /// Collections by name.
+    pub collections: BTreeMap<String, CollectionConfig>,
+}
+
+/// One collection's configuration.
+#[derive(Debug, Clone, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionConfig {
+    /// Fields to index for `query`.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub indexes: Vec<String>,
+    /// Conflict policy name (`"newest_wins"` when absent), applied by the server.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub conflict: Option<String>,
+}
+
+/// Options of `query`: an index (the id when absent), a range, a limit and a direction.
+#[derive(Debug, Clone, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryOptions {
+    /// Index (field) to range over; `"id"` or absent: the record id.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub index: Option<String>,
+    /// Exactly this key.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "IDBValidKey")]
+    pub eq: JsValue,
+    /// Keys greater than this.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "IDBValidKey")]
+    pub gt: JsValue,
+    /// Keys greater than or equal to this.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "IDBValidKey")]
+    pub gte: JsValue,
+    /// Keys less than this.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "IDBValidKey")]
+    pub lt: JsValue,
+    /// Keys less than or equal to this.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "IDBValidKey")]
+    pub lte: JsValue,
+    /// Most records to return.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub limit: Option<u32>,
+    /// Highest keys first.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub reverse: bool,
+}
+
+impl QueryOptions {
+    /// The bounds as core's range spec (`undefined` and `null` mean "not given").
+    pub(crate) fn range_spec(&self) -> RangeSpec<JsValue> {
+        let given = |v: &JsValue| (!v.is_undefined() && !v.is_null()).then(|| v.clone());
+        RangeSpec {
+            eq: given(&self.eq),
+            gt: given(&self.gt),
+            gte: given(&self.gte),
+            lt: given(&self.lt),
+            lte: given(&self.lte),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The browser crate's error: bad input from the app, or a storage failure (core's
+//! [`StoreError`]). Each has a stable code that becomes the JS `error.code`.
+
+use ferrysync_core::StoreError;
+
+/// Why a ferrysync call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `FerrySync.open` options were malformed.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// A record was not a plain object, had a bad id, or could not be stored.
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
+    /// Query options were malformed or contradictory, or named an index that does not exist.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// Opening needed a schema upgrade, but another tab keeps an older version open.
+    #[error("database {0:?} is blocked: another tab keeps an older version of it open")]
+    Blocked(String),
+    /// The local database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// Stable code for programs (the JS `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidOptions(_) => "INVALID_OPTIONS",
+            Self::InvalidRecord(_) => "INVALID_RECORD",
+            Self::InvalidQuery(_) => "INVALID_QUERY",
+            Self::Blocked(_) => "DB_BLOCKED",
+            Self::Store(e) => e.code(),
+        }
+    }
+}
+
+/// Result of a ferrysync call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_store_codes_pass_through() {
+        assert_eq!(Error::InvalidRecord("x".into()).code(), "INVALID_RECORD");
+        assert_eq!(Error::Blocked("db".into()).code(), "DB_BLOCKED");
+        let quota = Error::from(StoreError::QuotaExceeded("full".into()));
+        assert_eq!(quota.code(), "QUOTA_EXCEEDED");
+        assert_eq!(quota.to_string(), "storage quota exceeded: full");
+    }
+}
