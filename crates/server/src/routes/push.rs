@@ -8,6 +8,7 @@ use ferrysync_core::protocol::{
     MAX_RECORD_BYTES,
 };
 use ferrysync_core::CollectionPolicy;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::{check_device_id, check_version};
@@ -54,7 +55,7 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
             }
         };
         for raw in changes {
-            match check(&collection, raw, &policy) {
+            match check(&collection, &raw, &policy) {
                 Ok(change) => {
                     slots.push(None);
                     items.push(PushItem {
@@ -63,7 +64,7 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
                         policy: policy.clone().unwrap_or_default(),
                     });
                 }
-                Err(rejected) => slots.push(Some(rejected)),
+                Err(rejection) => slots.push(Some(rejected(&collection, &raw, rejection))),
             }
         }
     }
@@ -85,19 +86,18 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
     })
 }
 
-/// One raw item as a [`Change`], or its rejection.
-fn check(
-    collection: &str,
-    raw: Value,
-    policy: &Result<CollectionPolicy, String>,
-) -> Result<Change, ChangeResult> {
+/// Why an item was rejected: a stable reason code and a message.
+type Rejection = (&'static str, String);
+
+/// The rejected result for `raw`, echoing its id and changeId when it has them.
+fn rejected(collection: &str, raw: &Value, (reason, message): Rejection) -> ChangeResult {
     let text = |key: &str| {
         raw.get(key)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned()
     };
-    let reject = |reason: &str, message: String| ChangeResult {
+    ChangeResult {
         collection: collection.to_owned(),
         id: text("id"),
         change_id: text("changeId"),
@@ -109,51 +109,53 @@ fn check(
         winner: None,
         conflict_id: None,
         record: None,
-    };
+    }
+}
+
+/// One raw item as a [`Change`], or why it is rejected.
+fn check(
+    collection: &str,
+    raw: &Value,
+    policy: &Result<CollectionPolicy, String>,
+) -> Result<Change, Rejection> {
     if let Err(err) = policy {
-        return Err(reject(
+        return Err((
             "unknown_strategy",
             format!("invalid policy for collection {collection:?}: {err}"),
         ));
     }
     if collection.is_empty() || collection.len() > MAX_ID_LEN {
-        return Err(reject(
+        return Err((
             "invalid_id",
             "collection name must be 1 to 256 bytes".to_owned(),
         ));
     }
     let id_len = raw.get("id").and_then(Value::as_str).map(str::len);
     if matches!(id_len, Some(0)) || id_len.is_some_and(|len| len > MAX_ID_LEN) {
-        return Err(reject(
-            "invalid_id",
-            format!("id must be 1 to {MAX_ID_LEN} bytes"),
-        ));
+        return Err(("invalid_id", format!("id must be 1 to {MAX_ID_LEN} bytes")));
     }
-    let change: Change = match serde_json::from_value(raw.clone()) {
-        Ok(change) => change,
-        Err(err) => return Err(reject("invalid_change", err.to_string())),
-    };
+    let change = Change::deserialize(raw).map_err(|err| ("invalid_change", err.to_string()))?;
     if change.change_id.is_empty() || change.change_id.len() > MAX_ID_LEN {
-        return Err(reject(
+        return Err((
             "invalid_change",
             format!("changeId must be 1 to {MAX_ID_LEN} bytes"),
         ));
     }
     if change.device_id.is_empty() || change.device_id.len() > MAX_ID_LEN {
-        return Err(reject(
+        return Err((
             "invalid_change",
             format!("deviceId must be 1 to {MAX_ID_LEN} bytes"),
         ));
     }
     if !change.deleted && !change.data.is_object() {
-        return Err(reject(
+        return Err((
             "invalid_change",
             "data must be a JSON object unless deleted".to_owned(),
         ));
     }
     let size = serde_json::to_vec(&change.data).map_or(0, |bytes| bytes.len());
     if size > MAX_RECORD_BYTES {
-        return Err(reject(
+        return Err((
             "payload_too_large",
             format!("record is {size} bytes, over {MAX_RECORD_BYTES}"),
         ));
