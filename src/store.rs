@@ -94,6 +94,13 @@ impl IndexedDb {
     }
 }
 
+impl Drop for IndexedDb {
+    /// Dropping the store closes its connection, so a later upgrade or delete is not blocked.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// Waits for `tx` to commit; `Ok` means durable.
 pub async fn commit(tx: Transaction) -> Result<()> {
     let result = rexie_result(tx.done().await)?;

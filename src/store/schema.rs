@@ -21,6 +21,8 @@ use std::task::{Context, Poll, Waker};
 
 use idb::{DatabaseEvent as _, Event as _, Request as _};
 use rexie::{Rexie, TransactionMode};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
 use super::backend;
 use crate::{Error, Result};
@@ -33,6 +35,10 @@ pub const META: &str = "_meta";
 pub const OUTBOX_ORDER: &str = "outbox";
 /// Index of [`OUTBOX`] on entries whose status is not `SYNCED`.
 pub const NOT_SYNCED: &str = "unsynced";
+
+/// How long an upgrade may wait for other connections to close before failing with
+/// `DB_BLOCKED`.
+const BLOCKED_GRACE_MS: f64 = 3000.0;
 
 /// Collections and the indexed fields of each.
 pub type Schema = BTreeMap<String, BTreeSet<String>>;
@@ -120,10 +126,20 @@ async fn upgrade(name: &str, version: u32, wanted: &Schema) -> Result<()> {
     });
     let blocked: Rc<Blocked> = Rc::default();
     let blocked_flag = blocked.clone();
+    // `blocked` also fires while other connections are merely finishing their last transactions
+    // before closing (ferrysync's own close on `versionchange`), so give them a grace period.
     request.on_blocked(move |_| {
-        blocked_flag.0.set(true);
-        if let Some(waker) = blocked_flag.1.take() {
-            waker.wake();
+        let flag = blocked_flag.clone();
+        let give_up = Closure::once_into_js(move || {
+            flag.0.set(true);
+            if let Some(waker) = flag.1.take() {
+                waker.wake();
+            }
+        });
+        let global = js_sys::global();
+        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into()) {
+            let set_timeout: js_sys::Function = set_timeout.unchecked_into();
+            let _ = set_timeout.call2(&global, &give_up, &BLOCKED_GRACE_MS.into());
         }
     });
     let db = UnlessBlocked {
