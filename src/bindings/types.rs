@@ -45,6 +45,7 @@ pub struct OpenOptions {
     #[tsify(optional)]
     pub server_url: Option<String>,
     /// Collections by name.
+    #[tsify(type = "Record<string, CollectionConfig>")]
     pub collections: BTreeMap<String, CollectionConfig>,
 }
 

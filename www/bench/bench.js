@@ -1,0 +1,63 @@
+// Times the same work through ferrysync and through raw IndexedDB (raw.js), in one page, and
+// prints each time and the ratio ferrysync/raw. Each round uses fresh databases; the figure
+// reported is the median of the rounds.
+import init, { FerrySync } from "../../pkg/web/ferrysync.js";
+import { Raw } from "./raw.js";
+
+const BULK = 10_000, SINGLE = 1_000, UPDATES = 1_000, ROUNDS = Number(new URLSearchParams(location.search).get("rounds") || 3);
+const CITIES = ["Oslo", "Rome", "Lima", "Pune", "Kyiv", "Baku", "Doha"];
+const record = (i) => ({ name: "Customer " + String(i).padStart(5, "0"), city: CITIES[i % 7], phone: "555-" + i,
+  score: i * 1.5, tags: ["a", "b"], active: i % 2 === 0, address: { street: i + " Main St", zip: "0" + i } });
+
+const out = document.getElementById("out");
+const log = (line) => { out.textContent += "\n" + line; console.log(line); };
+const time = async (f) => { const t = performance.now(); await f(); return performance.now() - t; };
+const del = (name) => new Promise((ok) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = ok; });
+
+async function round(n) {
+  const t = {};
+  const fsName = `bench-fs-${n}`, rawName = `bench-raw-${n}`;
+  await del(fsName); await del(rawName);
+  const db = await FerrySync.open({ name: fsName, collections: { customers: { indexes: ["name", "city"] } } });
+  const raw = await Raw.open(rawName);
+  const bulk = Array.from({ length: BULK }, (_, i) => record(i));
+  const single = Array.from({ length: SINGLE }, (_, i) => record(BULK + i));
+
+  let fsRows, rawRows;
+  t.bulk = [await time(async () => { rawRows = await raw.bulkPut(bulk); }), await time(async () => { fsRows = await db.bulkPut("customers", bulk); })];
+  t.single = [await time(async () => { for (const r of single) await raw.put(r); }), await time(async () => { for (const r of single) await db.put("customers", r); })];
+  let a, b;
+  t.readAll = [await time(async () => { a = await raw.all(); }), await time(async () => { b = await db.all("customers"); })];
+  if (a.length !== b.length || a.length !== BULK + SINGLE) throw new Error(`read-all lengths ${a.length} / ${b.length}`);
+  t.query = [await time(async () => { a = await raw.query("Customer 02000", "Customer 04000"); }),
+             await time(async () => { b = await db.query("customers", { index: "name", gte: "Customer 02000", lt: "Customer 04000" }); })];
+  if (a.length !== 2000 || b.length !== 2000) throw new Error(`query lengths ${a.length} / ${b.length}`);
+  t.updates = [await time(async () => { for (let i = 0; i < UPDATES; i++) { const { _sync, ...r } = rawRows[i * 7]; await raw.update({ ...r, phone: "x" + i }); } }),
+               await time(async () => { for (let i = 0; i < UPDATES; i++) { const { _sync, ...r } = fsRows[i * 7]; await db.put("customers", { ...r, phone: "x" + i }); } })];
+  await db.close(); raw.close();
+  await del(fsName); await del(rawName);
+  return t;
+}
+
+const LABELS = { bulk: `bulk write (${BULK} in one bulkPut)`, single: `single writes (${SINGLE} awaited puts)`,
+  readAll: `read all (${BULK + SINGLE})`, query: "indexed range query (2000 rows)", updates: `updates (${UPDATES} awaited)` };
+const TARGETS = { bulk: 1.10, readAll: 1.10, single: 1.25 };
+
+try {
+  await init();
+  const rounds = [];
+  for (let n = 0; n < ROUNDS; n++) rounds.push(await round(n));
+  const median = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  log(`ferrysync vs raw IndexedDB — ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0]}, median of ${ROUNDS} rounds`);
+  log("operation                              raw ms   ferrysync ms   ratio   target");
+  const result = {};
+  for (const k of Object.keys(LABELS)) {
+    const raw = median(rounds.map((r) => r[k][0])), fs = median(rounds.map((r) => r[k][1]));
+    result[k] = { raw, fs, ratio: fs / raw };
+    log(`${LABELS[k].padEnd(38)} ${raw.toFixed(1).padStart(7)}   ${fs.toFixed(1).padStart(12)}   ${(fs / raw).toFixed(2).padStart(5)}x  ${TARGETS[k] ? "<= " + TARGETS[k].toFixed(2) + "x" : ""}`);
+  }
+  window.benchResult = result;
+} catch (e) {
+  log("FAILED: " + (e.stack || e));
+  window.benchResult = { error: String(e) };
+}
