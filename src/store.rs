@@ -1,4 +1,4 @@
-//! [`IndexedDb`]: the browser's [`LocalStore`], on IndexedDB through rexie.
+//! [`IndexedDb`]: the browser's [`LocalStore`], on IndexedDB (through `web-sys`, [`idb`]).
 //!
 //! The layout and upgrades are in [`schema`], the split of a record into row + outbox entry in
 //! [`row`], and the app's fast paths (which keep records as JS objects) in [`app`]. Every method
@@ -6,6 +6,7 @@
 //! explicitly, because IndexedDB would otherwise commit the requests that did succeed.
 
 pub mod app;
+pub mod idb;
 pub mod row;
 pub mod schema;
 
@@ -16,9 +17,9 @@ use std::fmt::Display;
 use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Key, LocalStore, Result, StoreError, UpdateFn};
 use futures_util::future::try_join_all;
-use rexie::{Rexie, Transaction, TransactionMode};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbTransaction};
 
 use row::{entry_key, record_of, Entry};
 use schema::{Schema, META, NOT_SYNCED, OUTBOX, OUTBOX_ORDER};
@@ -27,7 +28,7 @@ use schema::{Schema, META, NOT_SYNCED, OUTBOX, OUTBOX_ORDER};
 #[derive(Debug)]
 pub struct IndexedDb {
     name: String,
-    db: RefCell<Option<Rexie>>,
+    db: RefCell<Option<IdbDatabase>>,
     schema: Schema,
 }
 
@@ -46,7 +47,7 @@ impl IndexedDb {
 
     /// Deletes database `name` (closed connections only; tests and "sign out").
     pub async fn delete(name: &str) -> crate::Result<()> {
-        backend(Rexie::delete(name).await)
+        Ok(idb::delete(name).await?)
     }
 
     /// The database name.
@@ -71,7 +72,7 @@ impl IndexedDb {
         self.db.borrow().is_none()
     }
 
-    fn connection(&self) -> Result<Ref<'_, Rexie>> {
+    fn connection(&self) -> Result<Ref<'_, IdbDatabase>> {
         Ref::filter_map(self.db.borrow(), Option::as_ref).map_err(|_| StoreError::Closed)
     }
 
@@ -84,13 +85,11 @@ impl IndexedDb {
         }
     }
 
-    /// Starts a transaction over `stores` (the borrow of the connection ends before it returns).
-    pub fn transaction<S: AsRef<str>>(
-        &self,
-        stores: &[S],
-        mode: TransactionMode,
-    ) -> Result<Transaction> {
-        rexie_result(self.connection()?.transaction(stores, mode))
+    /// Starts a transaction over `stores`, read-write when `write` (the borrow of the connection
+    /// ends before it returns).
+    pub fn transaction(&self, stores: &[&str], write: bool) -> Result<IdbTransaction> {
+        let db = self.connection()?;
+        idb::transaction(&db, stores, write)
     }
 }
 
@@ -101,27 +100,10 @@ impl Drop for IndexedDb {
     }
 }
 
-/// Waits for `tx` to commit; `Ok` means durable.
-pub async fn commit(tx: Transaction) -> Result<()> {
-    let result = rexie_result(tx.done().await)?;
-    if result.is_committed() {
-        Ok(())
-    } else {
-        Err(StoreError::Backend("transaction aborted".to_owned()))
-    }
-}
-
-/// Aborts `tx` after a failed step and passes the step's error on.
-pub async fn abort<T>(tx: Transaction, error: StoreError) -> Result<T> {
-    // The abort's own outcome does not matter: the transaction is dead either way.
-    let _ = tx.abort().await;
-    Err(error)
-}
-
 impl LocalStore for IndexedDb {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX], TransactionMode::ReadOnly)?;
+        let tx = self.transaction(&[collection, OUTBOX], false)?;
         let (row, entry) = read_pair(&tx, collection, id).await?;
         record_of(id, row, entry)
     }
@@ -139,10 +121,10 @@ impl LocalStore for IndexedDb {
                 stores.push(collection);
             }
         }
-        let tx = self.transaction(&stores, TransactionMode::ReadWrite)?;
+        let tx = self.transaction(&stores, true)?;
         match update_in(&tx, keys, meta, f).await {
-            Ok(written) => commit(tx).await.map(|()| written),
-            Err(e) => abort(tx, e).await,
+            Ok(written) => idb::commit(&tx).await.map(|()| written),
+            Err(e) => idb::abort(&tx, e),
         }
     }
 
@@ -159,8 +141,8 @@ impl LocalStore for IndexedDb {
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
-        let tx = self.transaction(&[META], TransactionMode::ReadOnly)?;
-        let value = rexie_result(rexie_result(tx.store(META))?.get(key.into()).await)?;
+        let tx = self.transaction(&[META], false)?;
+        let value = idb::get(idb::store(&tx, META)?.get(&key.into())).await?;
         value.map(row::from_js).transpose()
     }
 }
@@ -174,22 +156,22 @@ impl IndexedDb {
         default: Value,
         also: &[&str],
     ) -> Result<(Value, Vec<Option<Value>>)> {
-        let tx = self.transaction(&[META], TransactionMode::ReadWrite)?;
-        let store = rexie_result(tx.store(META))?;
-        let current = rexie_result(store.get(key.into()).await)?;
+        let tx = self.transaction(&[META], true)?;
+        let store = idb::store(&tx, META)?;
+        let current = idb::get(store.get(&key.into())).await?;
         let value = match current {
             Some(v) => row::from_js(v)?,
             None => {
-                rexie_result(store.put(&row::to_js(&default)?, Some(&key.into())).await)?;
+                idb::thrown(store.put_with_key(&row::to_js(&default)?, &key.into()))?;
                 default
             }
         };
-        let mut others = Vec::with_capacity(also.len());
-        for other in also {
-            let v = rexie_result(store.get((*other).into()).await)?;
-            others.push(v.map(row::from_js).transpose()?);
-        }
-        commit(tx).await?;
+        let others = try_join_all(also.iter().map(|k| idb::get(store.get(&(*k).into())))).await?;
+        let others = others
+            .into_iter()
+            .map(|v| v.map(row::from_js).transpose())
+            .collect::<Result<_>>()?;
+        idb::commit(&tx).await?;
         Ok((value, others))
     }
 
@@ -202,15 +184,15 @@ impl IndexedDb {
     ) -> Result<Vec<(String, LocalRecord)>> {
         let mut stores: Vec<&str> = self.schema.keys().map(String::as_str).collect();
         stores.push(OUTBOX);
-        let tx = self.transaction(&stores, TransactionMode::ReadOnly)?;
-        let outbox = rexie_result(tx.store(OUTBOX))?;
-        let values = rexie_result(
-            rexie_result(outbox.index(index))?
-                .get_all(None, limit)
-                .await,
-        )?;
+        let tx = self.transaction(&stores, false)?;
+        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(index))?;
+        let values = idb::all(match limit {
+            Some(n) => index.get_all_with_key_and_limit(&JsValue::UNDEFINED, n),
+            None => index.get_all(),
+        })
+        .await?;
         let entries: Vec<Entry> = values
-            .into_iter()
+            .iter()
             .map(row::from_js)
             .collect::<Result<Vec<Entry>>>()?
             .into_iter()
@@ -220,8 +202,7 @@ impl IndexedDb {
             if e.deleted || !self.schema.contains_key(&e.c) {
                 return Ok(None);
             }
-            let store = rexie_result(tx.store(&e.c))?;
-            rexie_result(store.get(e.id.as_str().into()).await)
+            idb::get(idb::store(&tx, &e.c)?.get(&e.id.as_str().into())).await
         }))
         .await?;
         let mut records = Vec::with_capacity(entries.len());
@@ -237,25 +218,23 @@ impl IndexedDb {
 
 /// Reads the row and outbox entry of `collection/id` inside `tx`.
 pub async fn read_pair(
-    tx: &Transaction,
+    tx: &IdbTransaction,
     collection: &str,
     id: &str,
 ) -> Result<(Option<JsValue>, Option<Entry>)> {
-    let rows = rexie_result(tx.store(collection))?;
-    let outbox = rexie_result(tx.store(OUTBOX))?;
+    let rows = idb::store(tx, collection)?;
+    let outbox = idb::store(tx, OUTBOX)?;
     let (row, entry) = futures_util::future::join(
-        rows.get(id.into()),
-        outbox.get(entry_key(collection, id).into()),
+        idb::get(rows.get(&id.into())),
+        idb::get(outbox.get(&entry_key(collection, id).into())),
     )
     .await;
-    let entry = rexie_result(entry)?
-        .map(row::from_js::<Entry>)
-        .transpose()?;
-    Ok((rexie_result(row)?, entry))
+    let entry = entry?.map(row::from_js::<Entry>).transpose()?;
+    Ok((row?, entry))
 }
 
 async fn update_in(
-    tx: &Transaction,
+    tx: &IdbTransaction,
     keys: &[Key],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
@@ -273,46 +252,29 @@ async fn update_in(
         current.insert(key, next.clone());
         written.push(next);
     }
-    let outbox = |tx: &Transaction| rexie_result(tx.store(OUTBOX));
-    let mut requests = Vec::new();
+    // Requests are issued without awaiting each: a failed one aborts the transaction, which
+    // the commit then reports.
+    let outbox = idb::store(tx, OUTBOX)?;
     for (key, next) in current {
         let (collection, id) = key;
-        let rows = rexie_result(tx.store(collection))?;
+        let rows = idb::store(tx, collection)?;
         let entry = next
             .as_ref()
             .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), r.deleted));
-        match next.as_ref().filter(|r| !r.deleted) {
-            Some(record) => requests.push(put(rows, row::row_of(record)?, None)),
-            None => requests.push(delete(rows, id.into())),
-        }
-        match entry {
-            Some(entry) => requests.push(put(outbox(tx)?, row::to_js(&entry)?, None)),
-            None => requests.push(delete(outbox(tx)?, entry_key(collection, id).into())),
-        }
+        idb::thrown(match next.as_ref().filter(|r| !r.deleted) {
+            Some(record) => rows.put(&row::row_of(record)?),
+            None => rows.delete(&id.into()),
+        })?;
+        idb::thrown(match entry {
+            Some(entry) => outbox.put(&row::to_js(&entry)?),
+            None => outbox.delete(&entry_key(collection, id).into()),
+        })?;
     }
+    let meta_store = idb::store(tx, META)?;
     for (key, value) in meta {
-        let meta_store = rexie_result(tx.store(META))?;
-        requests.push(put(meta_store, row::to_js(value)?, Some((*key).into())));
+        idb::thrown(meta_store.put_with_key(&row::to_js(value)?, &(*key).into()))?;
     }
-    try_join_all(requests).await?;
     Ok(written)
-}
-
-/// A put request as a boxed future, so puts and deletes can be awaited together.
-pub fn put(
-    store: rexie::Store,
-    value: JsValue,
-    key: Option<JsValue>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>> {
-    Box::pin(async move { rexie_result(store.put(&value, key.as_ref()).await).map(drop) })
-}
-
-/// A delete request as a boxed future.
-pub fn delete(
-    store: rexie::Store,
-    key: JsValue,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>> {
-    Box::pin(async move { rexie_result(store.delete(key).await) })
 }
 
 /// Maps an IndexedDB failure to a [`StoreError`] by its `DOMException` name.
@@ -333,17 +295,4 @@ pub fn js_store_error(error: &JsValue) -> StoreError {
         .as_string()
         .unwrap_or_else(|| String::from(js_sys::Object::from(error.clone()).to_string()));
     store_error(&text)
-}
-
-/// Maps a rexie result, keeping the underlying idb error's message (rexie's own says "idb error").
-pub fn rexie_result<T>(result: rexie::Result<T>) -> Result<T> {
-    result.map_err(|e| match e {
-        rexie::Error::IdbError(inner) => store_error(&inner),
-        other => StoreError::Backend(other.to_string()),
-    })
-}
-
-/// [`rexie_result`] into the crate's error.
-pub fn backend<T>(result: rexie::Result<T>) -> crate::Result<T> {
-    rexie_result(result).map_err(Into::into)
 }

@@ -9,15 +9,15 @@ use ferrysync_core::protocol::MAX_ID_LEN;
 use ferrysync_core::query::Range;
 use ferrysync_core::record::{changed_fields, Edit, LocalRecord, SyncMeta};
 use ferrysync_core::store::StoreError;
-use futures_util::future::{join, try_join_all};
+use futures_util::future::try_join_all;
 use js_sys::{Array, Object, Reflect};
-use rexie::{Direction, KeyRange, Transaction, TransactionMode};
 use serde_json::Map;
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::row::{self, Entry, SYNC};
 use super::schema::{META, NOT_SYNCED, OUTBOX};
-use super::{abort, commit, read_pair, rexie_result, IndexedDb};
+use super::{idb, read_pair, IndexedDb};
 use crate::{Error, Result};
 
 /// One record the app writes: a copy of its object (`None` deletes), and its edit.
@@ -78,24 +78,21 @@ impl IndexedDb {
         meta: Vec<(&'static str, JsValue)>,
     ) -> Result<Vec<Written>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX, META], TransactionMode::ReadWrite)?;
+        let tx = self.transaction(&[collection, OUTBOX, META], true)?;
         match write_in(&tx, collection, writes, meta).await {
             Ok(written) => {
-                commit(tx).await.map_err(record_error)?;
+                idb::commit(&tx).await.map_err(record_error)?;
                 Ok(written)
             }
-            Err(e) => Err(record_error(
-                abort::<()>(tx, e).await.err().unwrap_or(StoreError::Closed),
-            )),
+            Err(e) => Err(record_error(idb::abort::<()>(&tx, e).unwrap_err())),
         }
     }
 
     /// The live row `collection/id`, if any.
     pub async fn get_row(&self, collection: &str, id: &str) -> Result<Option<JsValue>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection], TransactionMode::ReadOnly)?;
-        let store = rexie_result(tx.store(collection))?;
-        Ok(rexie_result(store.get(id.into()).await)?)
+        let tx = self.transaction(&[collection], false)?;
+        Ok(idb::get(idb::store(&tx, collection)?.get(&id.into())).await?)
     }
 
     /// The live rows of `collection` whose `index` (`None`: the id) is in `range`, in key order.
@@ -116,73 +113,57 @@ impl IndexedDb {
                 )));
             }
         }
-        let range = key_range(range)?;
-        let tx = self.transaction(&[collection], TransactionMode::ReadOnly)?;
-        let store = rexie_result(tx.store(collection))?;
-        let rows = match (index, reverse && limit.is_some()) {
-            (None, false) => store.get_all(range, limit).await,
-            (None, true) => {
-                scan_values(store.scan(range, limit, None, Some(Direction::Prev)).await)
-            }
-            (Some(name), false) => rexie_result(store.index(name))?.get_all(range, limit).await,
-            (Some(name), true) => {
-                let index = rexie_result(store.index(name))?;
-                scan_values(index.scan(range, limit, None, Some(Direction::Prev)).await)
-            }
+        let range = key_range(range)?.map_or(JsValue::UNDEFINED, JsValue::from);
+        let tx = self.transaction(&[collection], false)?;
+        let store = idb::store(&tx, collection)?;
+        let source: JsValue = match index {
+            None => store.into(),
+            Some(name) => idb::thrown(store.index(name))?.into(),
         };
-        let rows = rexie_result(rows).map_err(query_error)?;
-        let array: Array = rows.into_iter().collect();
-        if reverse && limit.is_none() {
-            array.reverse();
-        }
-        Ok(array)
+        let rows = idb::values(&source, &range, limit, reverse).await;
+        rows.map_err(query_error)
     }
 
     /// Number of live records in `collection`.
     pub async fn count(&self, collection: &str) -> Result<u32> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection], TransactionMode::ReadOnly)?;
-        Ok(rexie_result(
-            rexie_result(tx.store(collection))?.count(None).await,
-        )?)
+        let tx = self.transaction(&[collection], false)?;
+        Ok(idb::count(idb::store(&tx, collection)?.count()).await?)
     }
 
     /// Number of records, in all collections, whose status is not `SYNCED`.
     pub async fn pending_count(&self) -> Result<u32> {
-        let tx = self.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-        let index = rexie_result(rexie_result(tx.store(OUTBOX))?.index(NOT_SYNCED))?;
-        Ok(rexie_result(index.count(None).await)?)
+        let tx = self.transaction(&[OUTBOX], false)?;
+        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(NOT_SYNCED))?;
+        Ok(idb::count(index.count()).await?)
     }
 }
 
-fn scan_values(scanned: rexie::Result<Vec<(JsValue, JsValue)>>) -> rexie::Result<Vec<JsValue>> {
-    scanned.map(|pairs| pairs.into_iter().map(|(_, v)| v).collect())
-}
-
-fn key_range(range: Range<JsValue>) -> Result<Option<KeyRange>> {
+fn key_range(range: Range<JsValue>) -> Result<Option<IdbKeyRange>> {
     let range = match range {
         Range::All => return Ok(None),
-        Range::Only(key) => KeyRange::only(&key),
+        Range::Only(key) => IdbKeyRange::only(&key),
         Range::Between {
             lower: Some(l),
             upper: Some(u),
-        } => KeyRange::bound(&l.key, &u.key, Some(l.open), Some(u.open)),
+        } => IdbKeyRange::bound_with_lower_open_and_upper_open(&l.key, &u.key, l.open, u.open),
         Range::Between {
             lower: Some(l),
             upper: None,
-        } => KeyRange::lower_bound(&l.key, Some(l.open)),
+        } => IdbKeyRange::lower_bound_with_open(&l.key, l.open),
         Range::Between {
             lower: None,
             upper: Some(u),
-        } => KeyRange::upper_bound(&u.key, Some(u.open)),
+        } => IdbKeyRange::upper_bound_with_open(&u.key, u.open),
         Range::Between {
             lower: None,
             upper: None,
         } => return Ok(None),
     };
-    range
-        .map(Some)
-        .map_err(|e| Error::InvalidQuery(format!("not a valid key range: {e}")))
+    range.map(Some).map_err(|e| {
+        let why = js_sys::Object::from(e).to_string();
+        Error::InvalidQuery(format!("not a valid key range: {why}"))
+    })
 }
 
 fn query_error(e: StoreError) -> Error {
@@ -206,7 +187,7 @@ fn record_error(e: StoreError) -> Error {
 type State = (Option<JsValue>, Option<Entry>);
 
 async fn write_in(
-    tx: &Transaction,
+    tx: &IdbTransaction,
     collection: &str,
     writes: Vec<Write>,
     meta: Vec<(&'static str, JsValue)>,
@@ -218,10 +199,13 @@ async fn write_in(
             .map(|w| read_pair(tx, collection, &w.id)),
     )
     .await?;
+    let rows_store = idb::store(tx, collection)?;
+    let outbox = idb::store(tx, OUTBOX)?;
     let mut reads = reads.into_iter();
     let mut state: HashMap<String, State> = HashMap::new();
-    let (mut rows, mut deletes, mut entries) = (Vec::new(), Vec::new(), Vec::new());
     let mut written = Vec::with_capacity(writes.len());
+    // Requests are issued as the writes are decided and never awaited one by one: a failed
+    // request aborts the transaction, which the commit then reports.
     for w in writes {
         let read = if w.fresh { None } else { reads.next() };
         let (old_row, old_entry) = match state.remove(&w.id) {
@@ -244,40 +228,25 @@ async fn write_in(
             w.edit,
         );
         let entry = Entry::of(collection, &w.id, &sync, Some(&pending), w.row.is_none());
-        entries.push((row::to_js(&entry)?, None));
         let row = match w.row {
             Some(row) => {
                 let _ = Reflect::set(&row, &SYNC.into(), &row::to_js(&sync)?);
-                rows.push((row.clone().into(), None));
+                idb::thrown(rows_store.put(&row))?;
                 Some(JsValue::from(row))
             }
             None => {
-                deletes.push(w.id.clone());
+                idb::thrown(rows_store.delete(&w.id.as_str().into()))?;
                 None
             }
         };
+        idb::thrown(outbox.put(&row::to_js(&entry)?))?;
         written.push((w.id.clone(), row.clone()));
         state.insert(w.id, (row, entry));
     }
-    let rows_store = rexie_result(tx.store(collection))?;
-    let outbox = rexie_result(tx.store(OUTBOX))?;
-    let meta_store = rexie_result(tx.store(META))?;
-    // Every request is issued before any is awaited; a failed one aborts the transaction.
-    let puts = join(
-        rows_store.put_all(rows.into_iter()),
-        outbox.put_all(entries.into_iter()),
-    );
-    let removes = try_join_all(
-        deletes
-            .iter()
-            .map(|id| rows_store.delete(id.as_str().into())),
-    );
-    let meta = meta_store.put_all(meta.into_iter().map(|(k, v)| (v, Some(JsValue::from(k)))));
-    let ((rows, entries), removes, meta) = futures_util::future::join3(puts, removes, meta).await;
-    rexie_result(rows)?;
-    rexie_result(entries)?;
-    rexie_result(removes)?;
-    rexie_result(meta)?;
+    let meta_store = idb::store(tx, META)?;
+    for (key, value) in meta {
+        idb::thrown(meta_store.put_with_key(&value, &key.into()))?;
+    }
     Ok(written)
 }
 

@@ -12,19 +12,12 @@
 //! Opening never deletes a store or an index: the wanted schema is compared with what is on
 //! disk, and only missing stores and indexes are created, in a `versionchange` at version + 1.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
-use idb::{DatabaseEvent as _, Event as _, Request as _};
-use rexie::{Rexie, TransactionMode};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DomStringList, IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
 
-use super::backend;
+use super::idb;
 use crate::{Error, Result};
 
 /// The store holding one entry per record not plainly in sync.
@@ -66,12 +59,12 @@ pub fn check(schema: &Schema) -> Result<()> {
 
 /// Opens `name` with at least `wanted`'s stores and indexes; returns the connection and the
 /// schema on disk (a superset of `wanted` when the disk has more).
-pub async fn open(name: &str, wanted: &Schema) -> Result<(Rexie, Schema)> {
-    let db = backend(Rexie::builder(name).build().await)?;
+pub async fn open(name: &str, wanted: &Schema) -> Result<(IdbDatabase, Schema)> {
+    // A new database gets everything in its first `versionchange` (version 1).
+    let db = connect(name, 0, wanted).await?;
     let on_disk = read_schema(&db)?;
-    let missing_internal = !(db.store_names().iter().any(|s| s == OUTBOX)
-        && db.store_names().iter().any(|s| s == META));
-    let needs_upgrade = missing_internal
+    let names = db.object_store_names();
+    let needs_upgrade = !(names.contains(OUTBOX) && names.contains(META))
         || wanted.iter().any(|(c, idx)| match on_disk.get(c) {
             None => true,
             Some(have) => !idx.is_subset(have),
@@ -79,139 +72,84 @@ pub async fn open(name: &str, wanted: &Schema) -> Result<(Rexie, Schema)> {
     if !needs_upgrade {
         return Ok((db, on_disk));
     }
-    let version = backend(db.version())? + 1;
+    let version = db.version() as u32 + 1;
     db.close();
-    upgrade(name, version, wanted).await?;
-    let db = backend(Rexie::builder(name).build().await)?;
+    let db = connect(name, version, wanted).await?;
     let on_disk = read_schema(&db)?;
     Ok((db, on_disk))
 }
 
+/// Opens `name` at `version` (0: the current one); a `versionchange` adds whatever of `wanted`
+/// is missing. Aborting the `versionchange` on a failure leaves the database as it was.
+async fn connect(name: &str, version: u32, wanted: &Schema) -> Result<IdbDatabase> {
+    let wanted = wanted.clone();
+    let upgrade = Closure::<dyn FnMut(IdbDatabase, IdbTransaction) -> Result<(), JsValue>>::new(
+        move |db: IdbDatabase, tx: IdbTransaction| add_missing(&db, &tx, &wanted),
+    );
+    // `blocked` also fires while other connections are merely finishing their last transactions
+    // before closing (ferrysync's own close on drop), so they get a grace period.
+    let opened = idb::open(
+        name,
+        version,
+        upgrade.as_ref().unchecked_ref(),
+        BLOCKED_GRACE_MS,
+    )
+    .await;
+    opened.map_err(|e| match e {
+        None => Error::Blocked(name.to_owned()),
+        Some(e) => Error::Store(e),
+    })
+}
+
+fn strings(list: &DomStringList) -> impl Iterator<Item = String> + '_ {
+    (0..list.length()).filter_map(|i| list.item(i))
+}
+
 /// The collections and indexes on disk.
-fn read_schema(db: &Rexie) -> Result<Schema> {
-    let collections: Vec<String> = db
-        .store_names()
-        .into_iter()
+fn read_schema(db: &IdbDatabase) -> Result<Schema> {
+    let collections: Vec<String> = strings(&db.object_store_names())
         .filter(|s| !s.starts_with('_'))
         .collect();
     let mut schema = Schema::new();
     if collections.is_empty() {
         return Ok(schema);
     }
-    let tx = backend(db.transaction(&collections, TransactionMode::ReadOnly))?;
+    let names: Vec<&str> = collections.iter().map(String::as_str).collect();
+    let tx = idb::transaction(db, &names, false)?;
     for c in collections {
-        let indexes = backend(tx.store(&c))?.index_names().into_iter().collect();
+        let indexes = strings(&idb::store(&tx, &c)?.index_names()).collect();
         schema.insert(c, indexes);
     }
     Ok(schema)
 }
 
-/// Runs one `versionchange` to `version` that adds whatever of `wanted` is missing.
-async fn upgrade(name: &str, version: u32, wanted: &Schema) -> Result<()> {
-    let factory = idb::Factory::new().map_err(|e| Error::Store(super::store_error(&e)))?;
-    let mut request = factory
-        .open(name, Some(version))
-        .map_err(|e| Error::Store(super::store_error(&e)))?;
-    let wanted = wanted.clone();
-    let failed: Rc<Cell<Option<String>>> = Rc::default();
-    let failed_in_upgrade = failed.clone();
-    request.on_upgrade_needed(move |event| {
-        if let Err(e) = add_missing(&event, &wanted) {
-            failed_in_upgrade.set(Some(e.to_string()));
-            // Aborting the versionchange leaves the database exactly as it was.
-            if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
-                let _ = tx.abort();
-            }
+fn add_missing(db: &IdbDatabase, tx: &IdbTransaction, wanted: &Schema) -> Result<(), JsValue> {
+    let existing = db.object_store_names();
+    let create = |name: &str, key: Option<&str>| {
+        let params = IdbObjectStoreParameters::new();
+        if let Some(key) = key {
+            params.set_key_path(&key.into());
         }
-    });
-    let blocked: Rc<Blocked> = Rc::default();
-    let blocked_flag = blocked.clone();
-    // `blocked` also fires while other connections are merely finishing their last transactions
-    // before closing (ferrysync's own close on `versionchange`), so give them a grace period.
-    request.on_blocked(move |_| {
-        let flag = blocked_flag.clone();
-        let give_up = Closure::once_into_js(move || {
-            flag.0.set(true);
-            if let Some(waker) = flag.1.take() {
-                waker.wake();
-            }
-        });
-        let global = js_sys::global();
-        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into()) {
-            let set_timeout: js_sys::Function = set_timeout.unchecked_into();
-            let _ = set_timeout.call2(&global, &give_up, &BLOCKED_GRACE_MS.into());
-        }
-    });
-    let db = UnlessBlocked {
-        open: Box::pin(request.into_future()),
-        blocked,
+        db.create_object_store_with_optional_parameters(name, &params)
+    };
+    if !existing.contains(OUTBOX) {
+        let outbox = create(OUTBOX, Some("k"))?;
+        outbox.create_index_with_str(OUTBOX_ORDER, "o")?;
+        outbox.create_index_with_str(NOT_SYNCED, "u")?;
     }
-    .await
-    .map_err(|()| Error::Blocked(name.to_owned()))?
-    .map_err(|e| match failed.take() {
-        Some(why) => Error::Store(ferrysync_core::StoreError::Backend(why)),
-        None => Error::Store(super::store_error(&e)),
-    })?;
-    db.close();
-    Ok(())
-}
-
-fn add_missing(event: &idb::event::VersionChangeEvent, wanted: &Schema) -> Result<(), idb::Error> {
-    let db = event.database()?;
-    let tx = event
-        .target()?
-        .transaction()
-        .ok_or(idb::Error::TransactionNotFound)?;
-    let existing = db.store_names();
-    let has = |name: &str| existing.iter().any(|s| s == name);
-    let key = |path: &str| Some(idb::KeyPath::new_single(path));
-    if !has(OUTBOX) {
-        let mut params = idb::ObjectStoreParams::new();
-        params.key_path(key("k"));
-        let outbox = db.create_object_store(OUTBOX, params)?;
-        outbox.create_index(OUTBOX_ORDER, idb::KeyPath::new_single("o"), None)?;
-        outbox.create_index(NOT_SYNCED, idb::KeyPath::new_single("u"), None)?;
-    }
-    if !has(META) {
-        db.create_object_store(META, idb::ObjectStoreParams::new())?;
+    if !existing.contains(META) {
+        create(META, None)?;
     }
     for (collection, indexes) in wanted {
-        let store = if has(collection) {
+        let store = if existing.contains(collection) {
             tx.object_store(collection)?
         } else {
-            let mut params = idb::ObjectStoreParams::new();
-            params.key_path(key("id"));
-            db.create_object_store(collection, params)?
+            create(collection, Some("id"))?
         };
         let present = store.index_names();
         for field in indexes.iter().filter(|f| !present.contains(f)) {
-            store.create_index(field, idb::KeyPath::new_single(field), None)?;
+            store.create_index_with_str(field, field)?;
         }
     }
     Ok(())
-}
-
-/// Set by the request's `blocked` event, which also wakes the waiting open.
-#[derive(Default)]
-struct Blocked(Cell<bool>, Cell<Option<Waker>>);
-
-/// The open request, or `Err(())` as soon as the browser reports it blocked.
-struct UnlessBlocked<F> {
-    open: Pin<Box<F>>,
-    blocked: Rc<Blocked>,
-}
-
-impl<F: Future> Future for UnlessBlocked<F> {
-    type Output = Result<F::Output, ()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(out) = self.open.as_mut().poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        if self.blocked.0.get() {
-            return Poll::Ready(Err(()));
-        }
-        self.blocked.1.set(Some(cx.waker().clone()));
-        Poll::Pending
-    }
 }

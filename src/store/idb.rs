@@ -1,0 +1,138 @@
+//! IndexedDB requests and transactions as futures, over `web-sys` and the promise helpers in
+//! `idb.js` ([MDN: IndexedDB](https://developer.mozilla.org/en-US/docs/Web/API/IndexedDB_API)).
+//!
+//! Writes are issued without awaiting each request: a failed request aborts its transaction
+//! (IndexedDB's default), so awaiting [`finish`] (the `complete` event) is enough to know that
+//! every request succeeded and is durable. Only reads, whose results are needed, are awaited.
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+use super::js_store_error;
+use ferrysync_core::store::{Result, StoreError};
+
+#[wasm_bindgen(module = "/src/store/idb.js")]
+extern "C" {
+    fn settle(request: &IdbRequest) -> Promise;
+    fn finish(tx: &IdbTransaction) -> Promise;
+    #[wasm_bindgen(js_name = scanBack)]
+    fn scan_back(source: &JsValue, range: &JsValue, limit: u32) -> Promise;
+    #[wasm_bindgen(js_name = open)]
+    fn open_js(name: &str, version: u32, upgrade: &Function, grace_ms: f64) -> Promise;
+    fn remove(name: &str) -> Promise;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// An object store or an index: both answer `getAll` and `openCursor`.
+    type Source;
+    #[wasm_bindgen(method, catch, js_name = getAll)]
+    fn get_all(this: &Source, range: &JsValue, limit: Option<u32>) -> Result<IdbRequest, JsValue>;
+}
+
+/// Awaits a JS promise, mapping a rejection to a [`StoreError`].
+async fn promise(p: Promise) -> Result<JsValue> {
+    JsFuture::from(p).await.map_err(|e| js_store_error(&e))
+}
+
+/// Maps a synchronous IndexedDB exception (e.g. `DataCloneError`, `InvalidStateError`).
+pub fn thrown<T>(result: Result<T, JsValue>) -> Result<T> {
+    result.map_err(|e| js_store_error(&e))
+}
+
+/// Awaits a request's result (`undefined` when a `get` finds nothing).
+pub async fn request(request: Result<IdbRequest, JsValue>) -> Result<JsValue> {
+    promise(settle(&thrown(request)?)).await
+}
+
+/// [`request`] for a `get`: `None` when there is no such key.
+pub async fn get(request: Result<IdbRequest, JsValue>) -> Result<Option<JsValue>> {
+    let value = self::request(request).await?;
+    Ok((!value.is_undefined()).then_some(value))
+}
+
+/// [`request`] for a count.
+pub async fn count(request: Result<IdbRequest, JsValue>) -> Result<u32> {
+    let n = self::request(request).await?;
+    Ok(n.as_f64().unwrap_or_default() as u32)
+}
+
+/// [`request`] for a `getAll`.
+pub async fn all(request: Result<IdbRequest, JsValue>) -> Result<Array> {
+    Ok(self::request(request).await?.unchecked_into())
+}
+
+/// Up to `limit` values (all when `None`) of an object store or index in `range`, in key order,
+/// or highest keys first when `reverse`.
+pub async fn values(
+    source: &JsValue,
+    range: &JsValue,
+    limit: Option<u32>,
+    reverse: bool,
+) -> Result<Array> {
+    let values = match (limit, reverse) {
+        (Some(n), true) => promise(scan_back(source, range, n)).await?,
+        (limit, _) => request(source.unchecked_ref::<Source>().get_all(range, limit)).await?,
+    };
+    let values: Array = values.unchecked_into();
+    if reverse && limit.is_none() {
+        values.reverse();
+    }
+    Ok(values)
+}
+
+/// Starts a transaction over `stores`.
+pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<IdbTransaction> {
+    let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+    let mode = if write {
+        IdbTransactionMode::Readwrite
+    } else {
+        IdbTransactionMode::Readonly
+    };
+    thrown(db.transaction_with_str_sequence_and_mode(&names, mode))
+}
+
+/// Object store `name` of `tx`.
+pub fn store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore> {
+    thrown(tx.object_store(name))
+}
+
+/// Commits `tx` (no request may follow) and waits for `complete`; `Ok` means durable.
+pub async fn commit(tx: &IdbTransaction) -> Result<()> {
+    promise(finish(tx)).await.map(drop)
+}
+
+/// Aborts `tx` after a failed step and passes the step's error on.
+pub fn abort<T>(tx: &IdbTransaction, error: StoreError) -> Result<T> {
+    // The abort's own outcome does not matter: the transaction is dead either way (a failed
+    // request already aborted it, and then `abort` throws).
+    let _ = tx.abort();
+    Err(error)
+}
+
+/// Opens `name` at `version` (0: the current one), running `upgrade` in a `versionchange`;
+/// `Err(None)` when other connections still block the upgrade after `grace_ms`.
+pub async fn open(
+    name: &str,
+    version: u32,
+    upgrade: &Function,
+    grace_ms: f64,
+) -> Result<IdbDatabase, Option<StoreError>> {
+    match JsFuture::from(open_js(name, version, upgrade, grace_ms)).await {
+        Ok(db) => Ok(db.unchecked_into()),
+        Err(e)
+            if e.dyn_ref::<web_sys::DomException>().map(|d| d.name())
+                == Some("BlockedError".into()) =>
+        {
+            Err(None)
+        }
+        Err(e) => Err(Some(js_store_error(&e))),
+    }
+}
+
+/// Deletes database `name`.
+pub async fn delete(name: &str) -> Result<()> {
+    promise(remove(name)).await.map(drop)
+}
