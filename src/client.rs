@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use ferrysync_core::hlc::{Hlc, HlcClock};
+use ferrysync_core::hlc::HlcClock;
 use ferrysync_core::record::{Edit, LocalRecord};
 use js_sys::{Array, Function, Object, Reflect};
 use serde_json::Value;
@@ -13,14 +13,14 @@ use wasm_bindgen::JsValue;
 use crate::bindings::types::OpenOptions;
 use crate::store::app::{Write, Written};
 use crate::store::schema::Schema;
-use crate::store::{row, IndexedDb};
+use crate::store::{clock, row, IndexedDb};
 use crate::{Error, Result};
 
 /// Meta key of this device's id (the same keys as core's engine: `engine::META_*`).
 pub(crate) const DEVICE_ID: &str = "deviceId";
-/// Meta key of the newest clock stamp issued.
+/// Meta key of the newest clock stamp issued (the engine's; see `store::clock`).
 pub(crate) const HLC: &str = "hlc";
-/// Meta key of the last outbox position handed out.
+/// Meta key of the last outbox position handed out (the engine's; see `store::clock`).
 pub(crate) const SEQ: &str = "seq";
 /// Meta key of the schema on disk.
 pub(crate) const SCHEMA: &str = "schema";
@@ -61,18 +61,10 @@ impl Inner {
             .collect();
         let store = IndexedDb::open(&options.name, &schema).await?;
         let fresh_id = Value::String(uuid::Uuid::new_v4().to_string());
-        let (device, rest) = store.meta_init(DEVICE_ID, fresh_id, &[HLC, SEQ]).await?;
+        let also = [HLC, SEQ, clock::CLOCK];
+        let (device, rest) = store.meta_init(DEVICE_ID, fresh_id, &also).await?;
         let device_id = device.as_str().unwrap_or_default().to_owned();
-        let mut rest = rest.into_iter().map(Option::unwrap_or_default);
-        let (hlc, seq) = (
-            rest.next().unwrap_or_default(),
-            rest.next().unwrap_or_default(),
-        );
-        let last: Hlc = hlc
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(Hlc::zero);
-        let seq = seq.as_u64().unwrap_or(0);
+        let (last, seq) = clock::state(rest[0].as_ref(), rest[1].as_ref(), rest[2].as_ref());
         let schema_meta = serde_json::to_value(store.schema()).unwrap_or(Value::Null);
         let _ = store.meta_init(SCHEMA, schema_meta, &[]).await;
         Ok(Self {
@@ -114,10 +106,8 @@ impl Inner {
         let last = edits
             .last()
             .map_or_else(|| clock.now(now), |e| e.hlc.clone());
-        let meta = vec![
-            (HLC, JsValue::from(last.to_string())),
-            (SEQ, JsValue::from(self.seq.get() as f64)),
-        ];
+        // One meta put per write for both (see `store::clock`).
+        let meta = vec![(clock::CLOCK, clock::entry(&last, self.seq.get()))];
         (edits, meta)
     }
 

@@ -6,6 +6,7 @@
 //! explicitly, because IndexedDB would otherwise commit the requests that did succeed.
 
 pub mod app;
+pub mod clock;
 pub mod idb;
 pub mod row;
 pub mod schema;
@@ -142,8 +143,17 @@ impl LocalStore for IndexedDb {
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
         let tx = self.transaction(&[META], false)?;
-        let value = idb::get(idb::store(&tx, META)?.get(&key.into())).await?;
-        value.map(row::from_js).transpose()
+        let store = idb::store(&tx, META)?;
+        let read = |key: &str| {
+            let request = store.get(&key.into());
+            async { idb::get(request).await?.map(row::from_js).transpose() }
+        };
+        let value = read(key).await?;
+        if !clock::is_clock_key(key) {
+            return Ok(value);
+        }
+        let current: Option<Value> = read(clock::CLOCK).await?;
+        Ok(clock::answer(key, value, current.as_ref()))
     }
 }
 

@@ -420,6 +420,13 @@ async fn concurrent_calls_from_js_all_succeed() {
     );
     seqs.dedup();
     assert_eq!(seqs.len(), 202);
+    // The engine's clock keys see the app's writes (kept in one `clock` meta entry).
+    // 203 edits; the second edit of c0 coalesced into its first pending change.
+    let seq = store.meta("seq").await.unwrap();
+    assert_eq!(seq.and_then(|v| v.as_u64()), Some(203));
+    let hlc = store.meta("hlc").await.unwrap().unwrap();
+    let hlc: ferrysync_core::Hlc = hlc.as_str().unwrap().parse().unwrap();
+    assert!(hlc.millis > 0);
     store.close();
     IndexedDb::delete(&name).await.unwrap();
 }
