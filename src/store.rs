@@ -17,7 +17,6 @@ use std::fmt::Display;
 
 use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Key, LocalStore, Result, StoreError, UpdateFn};
-use futures_util::future::try_join_all;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbTransaction};
@@ -176,7 +175,7 @@ impl IndexedDb {
                 default
             }
         };
-        let others = try_join_all(also.iter().map(|k| idb::get(store.get(&(*k).into())))).await?;
+        let others = idb::each(also.iter().map(|k| idb::get(store.get(&(*k).into())))).await?;
         let others = others
             .into_iter()
             .map(|v| v.map(row::from_js).transpose())
@@ -208,11 +207,17 @@ impl IndexedDb {
             .into_iter()
             .filter(|e| only.is_none_or(|c| c == e.c))
             .collect();
-        let rows = try_join_all(entries.iter().map(|e| async {
-            if e.deleted || !self.schema.contains_key(&e.c) {
-                return Ok(None);
+        let live = |e: &Entry| !e.deleted && self.schema.contains_key(&e.c);
+        let rows = idb::each(entries.iter().map(|e| {
+            // A tombstone has no row; a collection the schema lacks is not in the transaction.
+            let request = live(e)
+                .then(|| idb::store(&tx, &e.c).map(|s| idb::get(s.get(&e.id.as_str().into()))));
+            async move {
+                match request {
+                    Some(row) => row?.await,
+                    None => Ok(None),
+                }
             }
-            idb::get(idb::store(&tx, &e.c)?.get(&e.id.as_str().into())).await
         }))
         .await?;
         let mut records = Vec::with_capacity(entries.len());
@@ -226,21 +231,26 @@ impl IndexedDb {
     }
 }
 
-/// Reads the row and outbox entry of `collection/id` inside `tx`.
-pub async fn read_pair(
+/// Reads the row and outbox entry of `collection/id` inside `tx` (both requests are issued
+/// before this returns).
+pub fn read_pair(
     tx: &IdbTransaction,
     collection: &str,
     id: &str,
-) -> Result<(Option<JsValue>, Option<Entry>)> {
-    let rows = idb::store(tx, collection)?;
-    let outbox = idb::store(tx, OUTBOX)?;
-    let (row, entry) = futures_util::future::join(
-        idb::get(rows.get(&id.into())),
-        idb::get(outbox.get(&entry_key(collection, id).into())),
-    )
-    .await;
-    let entry = entry?.map(row::from_js::<Entry>).transpose()?;
-    Ok((row?, entry))
+) -> impl std::future::Future<Output = Result<(Option<JsValue>, Option<Entry>)>> {
+    let requests = idb::store(tx, collection).and_then(|rows| {
+        let outbox = idb::store(tx, OUTBOX)?;
+        Ok((
+            idb::get(rows.get(&id.into())),
+            idb::get(outbox.get(&entry_key(collection, id).into())),
+        ))
+    });
+    async move {
+        let (row, entry) = requests?;
+        let row = row.await?;
+        let entry = entry.await?.map(row::from_js::<Entry>).transpose()?;
+        Ok((row, entry))
+    }
 }
 
 async fn update_in(
@@ -249,7 +259,7 @@ async fn update_in(
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let pairs = try_join_all(keys.iter().map(|(c, id)| read_pair(tx, c, id))).await?;
+    let pairs = idb::each(keys.iter().map(|(c, id)| read_pair(tx, c, id))).await?;
     // A key listed twice sees its own earlier result, as in one sequential pass.
     let mut current: HashMap<&Key, Option<LocalRecord>> = HashMap::new();
     let mut written = Vec::with_capacity(keys.len());

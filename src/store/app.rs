@@ -9,7 +9,6 @@ use ferrysync_core::protocol::MAX_ID_LEN;
 use ferrysync_core::query::Range;
 use ferrysync_core::record::{changed_fields, Edit, LocalRecord, SyncMeta};
 use ferrysync_core::store::StoreError;
-use futures_util::future::try_join_all;
 use js_sys::{Array, Object, Reflect};
 use serde_json::Map;
 use wasm_bindgen::{JsCast, JsValue};
@@ -192,7 +191,7 @@ async fn write_in(
     writes: Vec<Write>,
     meta: Vec<(&'static str, JsValue)>,
 ) -> Result<Vec<Written>, StoreError> {
-    let reads = try_join_all(
+    let reads = idb::each(
         writes
             .iter()
             .filter(|w| !w.fresh)

@@ -47,10 +47,28 @@ pub async fn request(request: Result<IdbRequest, JsValue>) -> Result<JsValue> {
     promise(settle(&thrown(request)?)).await
 }
 
-/// [`request`] for a `get`: `None` when there is no such key.
-pub async fn get(request: Result<IdbRequest, JsValue>) -> Result<Option<JsValue>> {
-    let value = self::request(request).await?;
-    Ok((!value.is_undefined()).then_some(value))
+/// A `get`'s result: `None` when there is no such key. The request is issued and its handlers
+/// attached before this returns, so several can be in flight and awaited one after another.
+pub fn get(
+    request: Result<IdbRequest, JsValue>,
+) -> impl std::future::Future<Output = Result<Option<JsValue>>> {
+    let reply = thrown(request).map(|r| settle(&r));
+    async move {
+        let value = promise(reply?).await?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+}
+
+/// Awaits `futures` in order (requests already in flight), stopping at the first error.
+pub async fn each<T>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = Result<T>>>,
+) -> Result<Vec<T>> {
+    let futures: Vec<_> = futures.into_iter().collect();
+    let mut out = Vec::with_capacity(futures.len());
+    for f in futures {
+        out.push(f.await?);
+    }
+    Ok(out)
 }
 
 /// [`request`] for a count.
