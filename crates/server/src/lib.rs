@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use config::{Config, CorsOrigins};
 pub use error::ApiError;
@@ -46,7 +46,11 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CompressionLayer::new())
         .layer(cors(&config.cors))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
 }
 
 /// The CORS layer for `origins`; same-origin requests need none.
