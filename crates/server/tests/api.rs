@@ -8,6 +8,7 @@ mod api {
     pub(crate) mod auth;
     pub(crate) mod common;
     pub(crate) mod conflicts;
+    pub(crate) mod durability;
     pub(crate) mod sync;
 }
 
@@ -61,4 +62,6 @@ backend_tests! {
     abuse::oversized_bodies_and_batches,
     abuse::rate_limit_answers_429_with_retry_after,
     abuse::health_openapi_cors_gzip_static,
+    durability::concurrent_pushes_are_never_skipped_by_pulls,
+    durability::graceful_shutdown_finishes_requests_in_flight,
 }

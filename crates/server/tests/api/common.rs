@@ -25,11 +25,11 @@ impl Backend {
     /// A fresh schema in the database at `FERRYSYNC_TEST_PG_URL`, or `None` (printed) without it.
     pub(crate) async fn postgres() -> Option<Self> {
         if !cfg!(feature = "postgres") {
-            eprintln!("skipped: PostgreSQL run (built without the `postgres` feature)");
+            skipped("built without the `postgres` feature");
             return None;
         }
         let Ok(base) = std::env::var("FERRYSYNC_TEST_PG_URL") else {
-            eprintln!("skipped: PostgreSQL run (set FERRYSYNC_TEST_PG_URL to run it)");
+            skipped("set FERRYSYNC_TEST_PG_URL to run it");
             return None;
         };
         use sqlx::Connection as _;
@@ -99,6 +99,16 @@ impl Backend {
     pub(crate) async fn start(&self) -> Server {
         self.start_with(|_| {}).await
     }
+}
+
+/// Says a PostgreSQL run was skipped. Written to stderr directly: libtest captures `eprintln!`
+/// of passing tests, and a skip must be visible.
+fn skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: PostgreSQL run of this test ({why})"
+    );
 }
 
 /// A running server and a client for it.
