@@ -34,7 +34,11 @@ fn options() -> Options {
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).cloned().unwrap_or_default();
-        let number = || value.parse().unwrap_or_else(|_| panic!("{} needs a number", pair[0]));
+        let number = || {
+            value
+                .parse()
+                .unwrap_or_else(|_| panic!("{} needs a number", pair[0]))
+        };
         match pair[0].as_str() {
             "--devices" => opts.devices = number(),
             "--users" => opts.users = number(),
@@ -64,13 +68,25 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Value {
-    let res = client.post(url).bearer_auth(token).json(body).send().await.expect("request");
+    let res = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
     assert!(res.status().is_success(), "{url}: {}", res.status());
     res.json().await.expect("json")
 }
 
 /// One device: `batches` pushes of `batch_size` changes, each followed by pulling to the end.
-async fn device(client: reqwest::Client, base: String, token: String, name: String, opts: Options) -> Samples {
+async fn device(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    name: String,
+    opts: Options,
+) -> Samples {
     let mut samples = Samples::default();
     let mut cursor: Option<String> = None;
     let mut clock = 1_700_000_000_000u64;
@@ -91,7 +107,10 @@ async fn device(client: reqwest::Client, base: String, token: String, name: Stri
         let started = Instant::now();
         let res = post(&client, &format!("{base}/api/sync/push"), &token, &body).await;
         samples.push.push(started.elapsed());
-        assert_eq!(res["results"].as_array().map(Vec::len), Some(opts.batch_size));
+        assert_eq!(
+            res["results"].as_array().map(Vec::len),
+            Some(opts.batch_size)
+        );
         loop {
             let body = json!({"deviceId": name, "cursor": cursor, "limit": 1000});
             let started = Instant::now();
@@ -108,7 +127,11 @@ async fn device(client: reqwest::Client, base: String, token: String, name: Stri
 }
 
 async fn run(label: &str, database: String, opts: &Options) {
-    let config = Config { database, rate_limit: 0.0, ..Config::default() };
+    let config = Config {
+        database,
+        rate_limit: 0.0,
+        ..Config::default()
+    };
     let store = store::open(&config.database).await.expect("open store");
     let state = AppState::new(store, config).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -117,11 +140,19 @@ async fn run(label: &str, database: String, opts: &Options) {
     let server = tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(opts.devices).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.devices)
+        .build()
+        .unwrap();
     let mut tokens = Vec::new();
     for user in 0..opts.users {
         let creds = json!({"username": format!("user{user}"), "password": "load-test-password"});
-        let res = client.post(format!("{base}/api/auth/register")).json(&creds).send().await.unwrap();
+        let res = client
+            .post(format!("{base}/api/auth/register"))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap();
         let body: Value = res.json().await.unwrap();
         tokens.push(body["token"].as_str().expect("token").to_owned());
     }
@@ -129,7 +160,13 @@ async fn run(label: &str, database: String, opts: &Options) {
     let tasks: Vec<_> = (0..opts.devices)
         .map(|d| {
             let token = tokens[d % opts.users].clone();
-            tokio::spawn(device(client.clone(), base.clone(), token, format!("dev{d}"), opts.clone()))
+            tokio::spawn(device(
+                client.clone(),
+                base.clone(),
+                token,
+                format!("dev{d}"),
+                opts.clone(),
+            ))
         })
         .collect();
     let mut all = Samples::default();
@@ -168,17 +205,35 @@ async fn main() {
     let opts = Arc::new(options());
     let dir = std::env::temp_dir().join(format!("ferrysync-load-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    run("sqlite", format!("sqlite://{}", dir.join("load.db").display()), &opts).await;
+    run(
+        "sqlite",
+        format!("sqlite://{}", dir.join("load.db").display()),
+        &opts,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
     match &opts.postgres {
         Some(base) => {
             use sqlx::Connection as _;
-            let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to PostgreSQL");
+            let mut conn = sqlx::PgConnection::connect(base)
+                .await
+                .expect("connect to PostgreSQL");
             let schema = format!("load_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.unwrap();
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let sep = if base.contains('?') { '&' } else { '?' };
-            run("postgres", format!("{base}{sep}options=-c%20search_path%3D{schema}"), &opts).await;
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).await.unwrap();
+            run(
+                "postgres",
+                format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                &opts,
+            )
+            .await;
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
         }
         None => println!("postgres   skipped (pass --postgres URL or set FERRYSYNC_TEST_PG_URL)"),
     }
