@@ -61,6 +61,10 @@ async fn login(
     State(state): State<AppState>,
     Body(creds): Body<Credentials>,
 ) -> Result<Json<AuthResponse>> {
+    // Guessing passwords is rate-limited per username, like sync requests are per user.
+    state
+        .limiter
+        .check(&format!("login:{}", creds.username.trim()))?;
     let found = state.store.find_user(creds.username.trim()).await?;
     let (user_id, hash) = found.unwrap_or_else(|| (String::new(), DUMMY_HASH.to_owned()));
     let password = creds.password.clone();
