@@ -18,10 +18,6 @@ use crate::{Error, Result};
 
 /// Meta key of this device's id (the same keys as core's engine: `engine::META_*`).
 pub(crate) const DEVICE_ID: &str = "deviceId";
-/// Meta key of the newest clock stamp issued (the engine's; see `store::clock`).
-pub(crate) const HLC: &str = "hlc";
-/// Meta key of the last outbox position handed out (the engine's; see `store::clock`).
-pub(crate) const SEQ: &str = "seq";
 /// Meta key of the schema on disk.
 pub(crate) const SCHEMA: &str = "schema";
 
@@ -61,10 +57,9 @@ impl Inner {
             .collect();
         let store = IndexedDb::open(&options.name, &schema).await?;
         let fresh_id = Value::String(uuid::Uuid::new_v4().to_string());
-        let also = [HLC, SEQ, clock::CLOCK];
-        let (device, rest) = store.meta_init(DEVICE_ID, fresh_id, &also).await?;
+        let (device, _) = store.meta_init(DEVICE_ID, fresh_id, &[]).await?;
         let device_id = device.as_str().unwrap_or_default().to_owned();
-        let (last, seq) = clock::state(rest[0].as_ref(), rest[1].as_ref(), rest[2].as_ref());
+        let (last, seq) = store.clock().await?;
         let schema_meta = serde_json::to_value(store.schema()).unwrap_or(Value::Null);
         let _ = store.meta_init(SCHEMA, schema_meta, &[]).await;
         Ok(Self {
@@ -87,8 +82,8 @@ impl Inner {
         }
     }
 
-    /// `n` fresh edits and the clock meta entries to store with them.
-    pub(crate) fn edits(&self, n: usize) -> (Vec<Edit>, Vec<(&'static str, JsValue)>) {
+    /// `n` fresh edits and the clock entry to store with them.
+    pub(crate) fn edits(&self, n: usize) -> (Vec<Edit>, JsValue) {
         let now = js_sys::Date::now() as u64;
         let mut clock = self.clock.borrow_mut();
         let edits: Vec<Edit> = (0..n)
@@ -106,9 +101,8 @@ impl Inner {
         let last = edits
             .last()
             .map_or_else(|| clock.now(now), |e| e.hlc.clone());
-        // One meta put per write for both (see `store::clock`).
-        let meta = vec![(clock::CLOCK, clock::entry(&last, self.seq.get()))];
-        (edits, meta)
+        // One put per write for both (see `store::clock`).
+        (edits, clock::entry(&last, self.seq.get()))
     }
 
     /// Writes rows (`None` = delete) to `collection` in one transaction, then notifies.

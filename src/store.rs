@@ -15,6 +15,7 @@ use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 use std::fmt::Display;
 
+use ferrysync_core::engine::{META_HLC, META_SEQ};
 use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Key, LocalStore, Result, StoreError, UpdateFn};
 use serde_json::Value;
@@ -141,18 +142,37 @@ impl LocalStore for IndexedDb {
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
-        let tx = self.transaction(&[META], false)?;
-        let store = idb::store(&tx, META)?;
-        let read = |key: &str| {
-            let request = store.get(&key.into());
-            async { idb::get(request).await?.map(row::from_js).transpose() }
-        };
-        let value = read(key).await?;
-        if !clock::is_clock_key(key) {
-            return Ok(value);
+        if clock::is_clock_key(key) {
+            let [hlc, seq, current] = self.clock_entries().await?;
+            let own = if key == META_HLC { hlc } else { seq };
+            return Ok(clock::answer(key, own, current.as_ref()));
         }
-        let current: Option<Value> = read(clock::CLOCK).await?;
-        Ok(clock::answer(key, value, current.as_ref()))
+        let tx = self.transaction(&[META], false)?;
+        let value = idb::get(idb::store(&tx, META)?.get(&key.into())).await?;
+        value.map(row::from_js).transpose()
+    }
+}
+
+impl IndexedDb {
+    /// The newest clock stamp and outbox position (see [`clock`]).
+    pub async fn clock(&self) -> Result<(ferrysync_core::Hlc, u64)> {
+        let [hlc, seq, current] = self.clock_entries().await?;
+        Ok(clock::state(hlc.as_ref(), seq.as_ref(), current.as_ref()))
+    }
+
+    /// The engine's `hlc` and `seq` meta entries and the app's clock entry.
+    async fn clock_entries(&self) -> Result<[Option<Value>; 3]> {
+        let tx = self.transaction(&[META, OUTBOX], false)?;
+        let meta = idb::store(&tx, META)?;
+        let hlc = idb::get(meta.get(&META_HLC.into()));
+        let seq = idb::get(meta.get(&META_SEQ.into()));
+        let current = idb::get(idb::store(&tx, OUTBOX)?.get(&clock::CLOCK.into()));
+        let value = |v: Option<JsValue>| v.map(row::from_js::<Value>).transpose();
+        Ok([
+            value(hlc.await?)?,
+            value(seq.await?)?,
+            value(current.await?)?,
+        ])
     }
 }
 

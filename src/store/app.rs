@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::row::{self, Entry, SYNC};
-use super::schema::{META, NOT_SYNCED, OUTBOX};
+use super::schema::{NOT_SYNCED, OUTBOX};
 use super::{idb, read_pair, IndexedDb};
 use crate::{Error, Result};
 
@@ -68,17 +68,17 @@ pub fn check_id(id: &JsValue) -> Result<String> {
 }
 
 impl IndexedDb {
-    /// Writes `writes` (in order) and the `meta` entries in one transaction; resolves after
+    /// Writes `writes` (in order) and the `clock` entry in one transaction; resolves after
     /// the commit with each record's new row. Deletes of records that do not exist are skipped.
     pub async fn write(
         &self,
         collection: &str,
         writes: Vec<Write>,
-        meta: Vec<(&'static str, JsValue)>,
+        clock: JsValue,
     ) -> Result<Vec<Written>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX, META], true)?;
-        match write_in(&tx, collection, writes, meta).await {
+        let tx = self.transaction(&[collection, OUTBOX], true)?;
+        match write_in(&tx, collection, writes, clock).await {
             Ok(written) => {
                 idb::commit(&tx).await.map_err(record_error)?;
                 Ok(written)
@@ -189,7 +189,7 @@ async fn write_in(
     tx: &IdbTransaction,
     collection: &str,
     writes: Vec<Write>,
-    meta: Vec<(&'static str, JsValue)>,
+    clock: JsValue,
 ) -> Result<Vec<Written>, StoreError> {
     let reads = idb::each(
         writes
@@ -242,10 +242,7 @@ async fn write_in(
         written.push((w.id.clone(), row.clone()));
         state.insert(w.id, (row, entry));
     }
-    let meta_store = idb::store(tx, META)?;
-    for (key, value) in meta {
-        idb::thrown(meta_store.put_with_key(&value, &key.into()))?;
-    }
+    idb::thrown(outbox.put(&clock))?;
     Ok(written)
 }
 

@@ -1,11 +1,12 @@
-//! The device clock's state in the meta store.
+//! The device clock's state: the newest stamp and the last outbox position.
 //!
-//! The engine keeps the newest clock stamp and the last outbox position under two meta keys
-//! ([`META_HLC`], [`META_SEQ`]). The app's writes keep both in ONE entry, [`CLOCK`] = `{ hlc, seq }`,
-//! because every IndexedDB put costs the single-write path measurably (two meta puts were a
-//! quarter of a single write's time). Readers take the newer of the two places: [`state`] when
-//! the app opens, and the store's `meta` for the engine's keys, so the engine sees the same
-//! values as if every write had updated its keys.
+//! The engine keeps them under two meta keys ([`META_HLC`], [`META_SEQ`]). The app's writes keep
+//! both in ONE entry, `{ k: CLOCK, hlc, seq }`, in the outbox store (whose entry keys start with
+//! a non-empty collection name, so [`CLOCK`] cannot collide, and which has none of the indexed
+//! fields, so no index lists it): a single write then touches two stores with three puts, where
+//! the meta store and two more puts cost a quarter of a single write's time. Readers take the
+//! newer of both places: the app on open and the store's `meta` for the engine's keys, so the
+//! engine sees the same values as if every write had updated its keys.
 
 use ferrysync_core::engine::{META_HLC, META_SEQ};
 use ferrysync_core::hlc::Hlc;
@@ -13,13 +14,14 @@ use js_sys::{Object, Reflect};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 
-/// Meta key of `{ hlc, seq }` as of the app's last write.
-pub const CLOCK: &str = "clock";
+/// Outbox key of `{ k, hlc, seq }` as of the app's last write.
+pub const CLOCK: &str = "\u{0}clock";
 
 /// The [`CLOCK`] entry for stamp `hlc` and outbox position `seq`.
 pub fn entry(hlc: &Hlc, seq: u64) -> JsValue {
     let entry = Object::new();
     // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&entry, &"k".into(), &CLOCK.into());
     let _ = Reflect::set(&entry, &"hlc".into(), &hlc.to_string().into());
     let _ = Reflect::set(&entry, &"seq".into(), &(seq as f64).into());
     entry.into()
