@@ -85,6 +85,34 @@ pub trait LocalStore {
     async fn meta(&self, key: &str) -> Result<Option<Value>>;
 }
 
+/// A shared store is a store: the engine can own an `Rc` while the app's own API keeps another.
+impl<S: LocalStore + ?Sized> LocalStore for std::rc::Rc<S> {
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>> {
+        (**self).get(collection, id).await
+    }
+
+    async fn update(
+        &self,
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Vec<Option<LocalRecord>>> {
+        (**self).update(keys, meta, f).await
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
+        (**self).outbox(limit).await
+    }
+
+    async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>> {
+        (**self).unsynced(collection).await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<Value>> {
+        (**self).meta(key).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::future::Future;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::clock::ManualClock;
 use crate::record::Edit;
-use crate::store::{Key, MemoryStore, UpdateFn};
+use crate::store::MemoryStore;
 use crate::{CollectionPolicy, Strategy};
 use fake_server::FakeServer;
 
@@ -30,31 +30,7 @@ pub(super) fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 /// A memory store the test can also reach while the engine owns it.
-#[derive(Clone)]
-pub(super) struct Shared(pub(super) Rc<MemoryStore>);
-
-impl LocalStore for Shared {
-    async fn get(&self, c: &str, id: &str) -> crate::store::Result<Option<LocalRecord>> {
-        self.0.get(c, id).await
-    }
-    async fn update(
-        &self,
-        keys: &[Key],
-        meta: &[(&str, Value)],
-        f: &mut UpdateFn<'_>,
-    ) -> crate::store::Result<Vec<Option<LocalRecord>>> {
-        self.0.update(keys, meta, f).await
-    }
-    async fn outbox(&self, limit: usize) -> crate::store::Result<Vec<(String, LocalRecord)>> {
-        self.0.outbox(limit).await
-    }
-    async fn unsynced(&self, c: Option<&str>) -> crate::store::Result<Vec<(String, LocalRecord)>> {
-        self.0.unsynced(c).await
-    }
-    async fn meta(&self, key: &str) -> crate::store::Result<Option<Value>> {
-        self.0.meta(key).await
-    }
-}
+pub(super) type Shared = Rc<MemoryStore>;
 
 pub(super) type Device<'a> = Engine<Shared, &'a FakeServer, Rc<ManualClock>>;
 
@@ -63,7 +39,7 @@ pub(super) fn device<'a>(
     server: &'a FakeServer,
     config: Config,
 ) -> (Device<'a>, Rc<ManualClock>) {
-    let store = Shared(Rc::new(MemoryStore::new(["todos", "notes"])));
+    let store = Rc::new(MemoryStore::new(["todos", "notes"]));
     store_device(name, server, config, store)
 }
 
@@ -133,7 +109,7 @@ fn batches_and_pages_respect_the_batch_size() {
     let pulls = server.pulls.get();
     assert_eq!(block_on(b.sync()).unwrap().pulled, 10);
     assert_eq!(server.pulls.get() - pulls, 4);
-    assert_eq!(b.store().0.all("todos").len(), 10);
+    assert_eq!(b.store().all("todos").len(), 10);
     // The cursor was saved: nothing new to pull.
     assert_eq!(block_on(b.sync()).unwrap().pulled, 0);
     assert_eq!(Config::new(["x"]).with_batch_size(5000).batch_size, 5000);
@@ -345,6 +321,33 @@ fn a_manual_conflict_resolved_on_one_device_reaches_the_other() {
 }
 
 #[test]
+fn a_manual_conflict_whose_answer_was_lost_still_opens() {
+    let server = FakeServer::default();
+    let policy = CollectionPolicy {
+        strategy: Strategy::Manual,
+        ..CollectionPolicy::default()
+    };
+    let cfg = config().with_policy("todos", policy);
+    let (a, _) = device("a", &server, cfg.clone());
+    let (b, _) = device("b", &server, cfg);
+    block_on(a.put("todos", "t1", json!({"x": 0}))).unwrap();
+    block_on(a.sync()).unwrap();
+    block_on(b.sync()).unwrap();
+    block_on(a.put("todos", "t1", json!({"x": "a"}))).unwrap();
+    block_on(b.put("todos", "t1", json!({"x": "b"}))).unwrap();
+    block_on(a.sync()).unwrap();
+    server.lose_next_push.set(true);
+    assert!(block_on(b.sync()).is_err());
+    block_on(b.sync()).unwrap();
+    assert_eq!(b.status().conflicts, 1);
+    let open = block_on(b.conflicts()).unwrap();
+    assert_eq!(open[0].remote, json!({"x": "a"}));
+    block_on(b.resolve_conflict(&open[0].id, Choice::Local)).unwrap();
+    block_on(a.sync()).unwrap();
+    assert_eq!(data(&a, "t1"), Some(json!({"x": "b"})));
+}
+
+#[test]
 fn offline_sends_nothing_and_status_is_published() {
     let server = FakeServer::default();
     let (a, _) = device("a", &server, config());
@@ -375,7 +378,7 @@ fn offline_sends_nothing_and_status_is_published() {
 #[test]
 fn the_device_id_and_clock_survive_a_reopen() {
     let server = FakeServer::default();
-    let store = Shared(Rc::new(MemoryStore::new(["todos", "notes"])));
+    let store = Rc::new(MemoryStore::new(["todos", "notes"]));
     let (a, clock) = store_device("a", &server, config(), store.clone());
     clock.set(50_000);
     let first = block_on(a.put("todos", "t1", json!({}))).unwrap();

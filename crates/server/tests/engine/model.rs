@@ -2,6 +2,10 @@
 //! sync in random order, lose push answers, edit while a push is in flight; at the end every
 //! replica holds the server's data and, for each record, the write with the greatest stamp
 //! (`newest_wins`): no write is lost and none is applied twice.
+//!
+//! `FERRYSYNC_MODEL_SEEDS=500` runs more seeds; `FERRYSYNC_MODEL_SEED=n` runs only seed `n`
+//! and prints its schedule (`FERRYSYNC_MODEL_WATCH=r0` also prints record `r0` on every replica
+//! after each step).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +30,14 @@ impl Rng {
 /// For each record id, the greatest stamp written so far and what it wrote (`None`: delete).
 type Newest = BTreeMap<String, (Hlc, Option<Value>)>;
 
+fn trace() -> bool {
+    std::env::var_os("FERRYSYNC_MODEL_SEED").is_some()
+}
+
+fn short(device: &Device) -> &str {
+    &device.engine.device_id()[..4]
+}
+
 async fn write(device: &Device, rng: &mut Rng, newest: &mut Newest) {
     let id = format!("r{}", rng.below(6));
     let written = if rng.below(6) == 0 {
@@ -34,24 +46,25 @@ async fn write(device: &Device, rng: &mut Rng, newest: &mut Newest) {
         }
         None
     } else {
-        let value = json!({"v": rng.below(1_000), "by": device.engine.device_id()});
-        device
-            .engine
-            .put("todos", &id, value.clone())
-            .await
-            .unwrap();
+        let value = json!({"v": rng.below(1_000), "by": short(device)});
+        let engine = &device.engine;
+        engine.put("todos", &id, value.clone()).await.unwrap();
         Some(value)
     };
-    let row = device
-        .engine
-        .store()
-        .get("todos", &id)
-        .await
-        .unwrap()
-        .unwrap();
-    let hlc = row.pending.expect("a write leaves a pending change").hlc;
-    if newest.get(&id).is_none_or(|(best, _)| hlc > *best) {
-        newest.insert(id, (hlc, written));
+    let row = device.engine.store().get("todos", &id).await.unwrap();
+    let pending = row
+        .and_then(|r| r.pending)
+        .expect("a write leaves a pending change");
+    if trace() {
+        eprintln!(
+            "{} writes {id} = {written:?} at {} from {:?}",
+            short(device),
+            pending.hlc,
+            pending.base_version
+        );
+    }
+    if newest.get(&id).is_none_or(|(best, _)| pending.hlc > *best) {
+        newest.insert(id, (pending.hlc, written));
     }
 }
 
@@ -60,49 +73,57 @@ async fn run(seed: u64) {
     let token = server.user(&format!("model{seed}")).await;
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        replicas.push(
-            server
-                .device(&token, Config::new(COLLECTIONS).with_batch_size(2))
-                .await,
-        );
+        let config = Config::new(COLLECTIONS).with_batch_size(2);
+        replicas.push(server.device(&token, config).await);
     }
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut newest = Newest::new();
-    for _ in 0..80 {
+    for _ in 0..120 {
         let device = &replicas[rng.below(3) as usize];
         // Each replica's wall clock wanders around, sometimes backwards.
         device.clock.set(1_700_000_000_000 + rng.below(5_000));
-        match rng.below(8) {
-            0..=3 => write(device, &mut rng, &mut newest).await,
+        let outcome = match rng.below(8) {
+            0..=3 => {
+                write(device, &mut rng, &mut newest).await;
+                continue;
+            }
             4 => {
                 device.engine.transport().lose_next_push.set(true);
-                let _ = device.engine.sync().await;
+                let outcome = device.engine.sync().await;
                 device.engine.transport().lose_next_push.set(false);
+                format!("syncs, answer lost: {outcome:?}")
             }
             5 => {
                 let transport = device.engine.transport();
-                transport
-                    .pause_next_push
-                    .set(device.engine.status().pending > 0);
+                // Decided before the cycle starts: the push consumes the flag.
+                let pause = device.engine.status().pending > 0;
+                transport.pause_next_push.set(pause);
                 let mut edit_rng = Rng(rng.below(u64::MAX) | 1);
                 let mut edits = Newest::new();
                 let edit = async {
-                    if transport.pause_next_push.get() {
+                    if pause {
                         transport.paused.notified().await;
                         write(device, &mut edit_rng, &mut edits).await;
                         transport.resume.notify_one();
                     }
                 };
                 let (synced, ()) = tokio::join!(device.engine.sync(), edit);
-                synced.unwrap();
                 for (id, (hlc, value)) in edits {
                     if newest.get(&id).is_none_or(|(best, _)| hlc > *best) {
                         newest.insert(id, (hlc, value));
                     }
                 }
+                format!("syncs, edit in flight: {:?}", synced.unwrap())
             }
-            _ => {
-                device.engine.sync().await.unwrap();
+            _ => format!("syncs: {:?}", device.engine.sync().await.unwrap()),
+        };
+        if trace() {
+            eprintln!("{} {outcome}", short(device));
+            if let Ok(id) = std::env::var("FERRYSYNC_MODEL_WATCH") {
+                for d in &replicas {
+                    let row = d.engine.store().get("todos", &id).await.unwrap();
+                    eprintln!("    {} {id}: {row:?}", short(d));
+                }
             }
         }
     }
@@ -113,27 +134,30 @@ async fn run(seed: u64) {
     }
     for (id, (_, expected)) in &newest {
         for device in &replicas {
+            let on_device = device.data(id).await;
             assert_eq!(
-                &device.data(id).await,
+                &on_device,
                 expected,
                 "seed {seed}: {id} on {}",
-                device.engine.device_id()
+                short(device)
             );
         }
     }
     for device in &replicas {
         let status = device.engine.status();
-        assert_eq!(
-            (status.pending, status.conflicts, status.rejected),
-            (0, 0, 0),
-            "seed {seed}"
-        );
+        let counts = (status.pending, status.conflicts, status.rejected);
+        assert_eq!(counts, (0, 0, 0), "seed {seed}");
     }
 }
 
 #[tokio::test]
 async fn replicas_converge_without_losing_the_newest_write() {
-    for seed in 1..=12 {
+    let var = |name| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let seeds = match var("FERRYSYNC_MODEL_SEED") {
+        Some(seed) => seed..=seed,
+        None => 1..=var("FERRYSYNC_MODEL_SEEDS").unwrap_or(30),
+    };
+    for seed in seeds {
         run(seed).await;
     }
 }
