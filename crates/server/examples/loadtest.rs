@@ -2,7 +2,7 @@
 //! in-process server on an ephemeral port, on SQLite and (when a URL is given) PostgreSQL.
 //!
 //! ```text
-//! cargo run --profile loadtest -p ferrysync-server --example loadtest -- \
+//! cargo run --profile server -p ferrysync-server --example loadtest -- \
 //!     [--devices 200] [--users 20] [--batches 5] [--batch-size 100] [--postgres URL]
 //! ```
 //! `--postgres` defaults to `FERRYSYNC_TEST_PG_URL`; each run uses a fresh schema.
