@@ -5,6 +5,7 @@
 //! The sync methods live in their own `#[wasm_bindgen] impl FerrySync` block in `sync.rs`.
 
 pub(crate) mod error;
+mod sync;
 pub mod types;
 
 use std::rc::{Rc, Weak};
@@ -32,10 +33,9 @@ impl FerrySync {
         let options = options
             .to_rust()
             .map_err(|e| Error::InvalidOptions(e.to_string()))?;
-        let inner = Inner::open(options).await?;
-        Ok(FerrySync {
-            inner: Rc::new(inner),
-        })
+        let inner = Rc::new(Inner::open(options).await?);
+        sync::attach(&inner).await?;
+        Ok(FerrySync { inner })
     }
 
     /// Deletes a database by name (it must not be open).
@@ -179,6 +179,7 @@ impl FerrySync {
 
     /// Closes the database; later calls fail with `CLOSED`.
     pub async fn close(&self) -> Result<(), JsValue> {
+        sync::detach(&self.inner);
         self.inner.subscribers.borrow_mut().clear();
         self.inner.store.close();
         Ok(())

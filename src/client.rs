@@ -31,7 +31,6 @@ pub(crate) struct Subscriber {
 /// Everything one open database needs.
 pub(crate) struct Inner {
     /// The options the app opened with (unknown keys ignored).
-    #[allow(dead_code, reason = "read by the sync code (bindings/sync.rs)")]
     pub(crate) options: OpenOptions,
     /// The local database.
     pub(crate) store: Rc<IndexedDb>,
@@ -45,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) subscribers: RefCell<Vec<Subscriber>>,
     /// Id of the next subscriber.
     pub(crate) next_subscriber: Cell<u32>,
+    /// The sync loop, when opened with a `serverUrl` (see `network.rs`).
+    pub(crate) sync: RefCell<Option<Rc<crate::network::SyncDriver>>>,
 }
 
 impl Inner {
@@ -70,6 +71,7 @@ impl Inner {
             seq: Cell::new(seq),
             subscribers: RefCell::default(),
             next_subscriber: Cell::new(1),
+            sync: RefCell::new(None),
         })
     }
 
@@ -125,6 +127,10 @@ impl Inner {
             .collect();
         let written = self.store.write(collection, writes, clock).await?;
         self.notify(collection, &written);
+        let sync = self.sync.borrow().clone();
+        if let Some(sync) = sync {
+            sync.local_write();
+        }
         Ok(written)
     }
 
@@ -154,7 +160,6 @@ impl Inner {
     }
 
     /// [`Inner::notify`] for records as core holds them (tombstones count as deleted).
-    #[allow(dead_code, reason = "called by the sync code after a pull")]
     pub(crate) fn notify_records(
         &self,
         collection: &str,

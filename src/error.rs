@@ -22,6 +22,21 @@ pub enum Error {
     /// The local database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Syncing failed (network, server, conflict bookkeeping); see core's [`ferrysync_core::Error`].
+    #[error(transparent)]
+    Sync(ferrysync_core::Error),
+    /// A sync method was called on a database opened without `serverUrl`.
+    #[error("sync is not configured: open the database with a serverUrl")]
+    NoServer,
+}
+
+impl From<ferrysync_core::Error> for Error {
+    fn from(error: ferrysync_core::Error) -> Self {
+        match error {
+            ferrysync_core::Error::Store(e) => Self::Store(e),
+            other => Self::Sync(other),
+        }
+    }
 }
 
 impl Error {
@@ -33,6 +48,8 @@ impl Error {
             Self::InvalidQuery(_) => "INVALID_QUERY",
             Self::Blocked(_) => "DB_BLOCKED",
             Self::Store(e) => e.code(),
+            Self::Sync(e) => e.code(),
+            Self::NoServer => "NO_SERVER",
         }
     }
 }

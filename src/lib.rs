@@ -9,9 +9,15 @@
 pub mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod clock;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
+mod network;
+#[cfg(target_arch = "wasm32")]
 pub mod store;
+#[cfg(target_arch = "wasm32")]
+pub mod transport;
 
 pub use error::{Error, Result};
 #[cfg(target_arch = "wasm32")]

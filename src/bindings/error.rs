@@ -17,7 +17,18 @@ export type FerrysyncErrorCode =
   | "QUOTA_EXCEEDED"
   | "DB_BLOCKED"
   | "CLOSED"
-  | "STORAGE_ERROR";
+  | "STORAGE_ERROR"
+  | "NO_SERVER"
+  | "OFFLINE"
+  | "NETWORK"
+  | "UNAUTHORIZED"
+  | "SERVER_UNAVAILABLE"
+  | "REQUEST_REFUSED"
+  | "INVALID_RESPONSE"
+  | "SYNC_BUSY"
+  | "NOT_FOUND"
+  | "INVALID_ARGUMENT"
+  | "PROTOCOL_ERROR";
 
 /** What every rejected ferrysync promise carries. */
 export interface FerrysyncError extends Error {

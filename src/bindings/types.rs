@@ -47,6 +47,26 @@ pub struct OpenOptions {
     /// Collections by name.
     #[tsify(type = "Record<string, CollectionConfig>")]
     pub collections: BTreeMap<String, CollectionConfig>,
+    /// Bearer token for the sync server.
+    #[serde(default)]
+    #[tsify(optional)]
+    pub token: Option<String>,
+    /// Returns a (fresh) token; called when there is none and once again after a 401.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "() => string | Promise<string>")]
+    pub get_token: JsValue,
+    /// Sync on `online`, after local writes (debounced) and every `syncIntervalMs` (default true).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub auto_sync: Option<bool>,
+    /// Interval between automatic cycles, in ms (default 300000).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub sync_interval_ms: Option<u32>,
+    /// Changes per push request and records per pull page, at most 1000 (default 500).
+    #[serde(default)]
+    #[tsify(optional)]
+    pub batch_size: Option<u32>,
 }
 
 /// One collection's configuration.

@@ -331,6 +331,23 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         self.update_status(|s| s.online = online);
     }
 
+    /// Takes the cycle fields (`syncing`, `lastSyncAt`, `lastError`) of a status another tab
+    /// published for the same database; the counts are this engine's own (see
+    /// [`Engine::refresh_status`]).
+    pub fn adopt_cycle_status(&self, other: &Status) {
+        self.update_status(|s| {
+            s.syncing = other.syncing;
+            s.last_sync_at = other.last_sync_at.max(s.last_sync_at);
+            s.last_error = other.last_error.clone();
+        });
+    }
+
+    /// A stamp after every stamp this engine issued or saw (pulled, acknowledged), so a clock
+    /// kept elsewhere for the same device can [`HlcClock::observe`] it.
+    pub fn latest_stamp(&self) -> Hlc {
+        self.hlc.borrow_mut().now(0)
+    }
+
     /// Recounts pending, conflicting and rejected records from the store (e.g. after another
     /// tab changed it) and notifies status listeners.
     pub async fn refresh_status(&self) -> Result<()> {

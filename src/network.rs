@@ -1,0 +1,499 @@
+//! When to sync, and which tab does it: the browser half of the sync loop around core's
+//! [`Engine`].
+//!
+//! - [`online`/`offline`](https://developer.mozilla.org/en-US/docs/Web/API/Window/online_event)
+//!   events and [`navigator.onLine`](https://developer.mozilla.org/en-US/docs/Web/API/Navigator/onLine)
+//!   at open set the engine's `online`; back online, a cycle starts at once.
+//! - Local writes schedule a cycle after [`DEBOUNCE_MS`]; every cycle schedules the next one
+//!   after `syncIntervalMs`; failures schedule a retry with core's [`Retry`] backoff (full
+//!   jitter, `Retry-After`); a 4xx waits for the next trigger instead of looping.
+//! - [Web Locks](https://developer.mozilla.org/en-US/docs/Web/API/Web_Locks_API): the tab that
+//!   holds `ferrysync:<db>:leader` runs the automatic cycles; every cycle, automatic or
+//!   `sync()`, runs under `ferrysync:<db>:cycle`, so exactly one runs at a time across tabs.
+//! - A [`BroadcastChannel`](https://developer.mozilla.org/en-US/docs/Web/API/BroadcastChannel)
+//!   `ferrysync:<db>` tells the other tabs about local writes (the leader then syncs), records a
+//!   cycle changed (their subscribers hear of them) and cycle status (their `status()`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::{Rc, Weak};
+
+use ferrysync_core::engine::{Config, Engine, RecordEvent, Status, SyncReport};
+use ferrysync_core::{CollectionPolicy, LocalStore, Retry, Strategy};
+use js_sys::{Function, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use crate::bindings::types::OpenOptions;
+use crate::client::Inner;
+use crate::clock::JsClock;
+use crate::store::IndexedDb;
+use crate::transport::HttpTransport;
+use crate::{Error, Result};
+
+/// Delay between a local write and the cycle that pushes it (writes in a burst share one).
+pub(crate) const DEBOUNCE_MS: u32 = 500;
+/// Default `syncIntervalMs`: five minutes.
+pub(crate) const DEFAULT_INTERVAL_MS: u32 = 300_000;
+
+/// The engine as the browser runs it.
+pub(crate) type BrowserEngine = Engine<Rc<IndexedDb>, HttpTransport, JsClock>;
+
+/// What one tab tells the others.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum Message {
+    /// A local write: the leader should schedule a cycle.
+    Changed,
+    /// A cycle changed these records.
+    Records { keys: Vec<(String, String)> },
+    /// The status after (or at the start of) a cycle.
+    Status { status: Status },
+}
+
+/// A window event listener kept alive while registered.
+type Listener = Closure<dyn FnMut()>;
+/// The tab channel's `onmessage` handler.
+type MessageListener = Closure<dyn FnMut(MessageEvent)>;
+
+/// One database's sync loop.
+pub(crate) struct SyncDriver {
+    pub(crate) engine: BrowserEngine,
+    inner: Weak<Inner>,
+    name: String,
+    auto: bool,
+    interval_ms: u32,
+    leader: Cell<bool>,
+    stopped: Cell<bool>,
+    retry: RefCell<Retry>,
+    /// The next scheduled cycle: when (ms since epoch) and its timeout handle.
+    timer: Cell<Option<(f64, i32)>>,
+    refresh_queued: Cell<bool>,
+    channel: Option<BroadcastChannel>,
+    release_leader: RefCell<Option<Function>>,
+    window_listeners: RefCell<Vec<(&'static str, Listener)>>,
+    on_message: RefCell<Option<MessageListener>>,
+}
+
+impl SyncDriver {
+    /// Starts syncing `inner`'s database with the server named in its options.
+    pub(crate) async fn start(inner: &Rc<Inner>, server_url: &str) -> Result<Rc<Self>> {
+        let options = &inner.options;
+        let transport = HttpTransport::new(
+            server_url,
+            options.token.clone(),
+            options.get_token.clone().dyn_into::<Function>().ok(),
+        );
+        let engine = Engine::open(
+            inner.store.clone(),
+            transport,
+            JsClock,
+            config(options)?,
+            || uuid::Uuid::new_v4().to_string(),
+        )
+        .await?;
+        engine.set_online(navigator_online());
+        let driver = Rc::new(Self {
+            engine,
+            inner: Rc::downgrade(inner),
+            name: options.name.clone(),
+            auto: options.auto_sync.unwrap_or(true),
+            interval_ms: options
+                .sync_interval_ms
+                .unwrap_or(DEFAULT_INTERVAL_MS)
+                .max(1_000),
+            leader: Cell::new(false),
+            stopped: Cell::new(false),
+            retry: RefCell::default(),
+            timer: Cell::new(None),
+            refresh_queued: Cell::new(false),
+            channel: BroadcastChannel::new(&format!("ferrysync:{}", options.name)).ok(),
+            release_leader: RefCell::new(None),
+            window_listeners: RefCell::default(),
+            on_message: RefCell::new(None),
+        });
+        driver.listen();
+        if driver.auto {
+            driver.claim_leadership();
+        }
+        Ok(driver)
+    }
+
+    /// Runs one cycle now (under the cross-tab cycle lock) and returns its report.
+    pub(crate) async fn sync_now(self: &Rc<Self>) -> Result<SyncReport> {
+        loop {
+            match self.clone().run_cycle().await {
+                // A cycle of this tab is running: wait for it, then run a fresh one.
+                Err(ferrysync_core::Error::Busy) => sleep(50).await,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    /// Called after every local write of this tab.
+    pub(crate) fn local_write(self: &Rc<Self>) {
+        self.refresh_soon();
+        self.post(&Message::Changed);
+        if self.leader.get() {
+            self.schedule(DEBOUNCE_MS);
+        }
+    }
+
+    /// Stops timers, listeners and leadership (the database is closing).
+    pub(crate) fn stop(&self) {
+        self.stopped.set(true);
+        if let (Some((_, handle)), Some(window)) = (self.timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(handle);
+        }
+        if let Some(window) = web_sys::window() {
+            for (event, listener) in self.window_listeners.borrow_mut().drain(..) {
+                let _ = window
+                    .remove_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+            }
+        }
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        self.on_message.borrow_mut().take();
+        if let Some(release) = self.release_leader.borrow_mut().take() {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        self.leader.set(false);
+    }
+
+    async fn run_cycle(self: Rc<Self>) -> ferrysync_core::error::Result<SyncReport> {
+        if self.stopped.get() {
+            return Err(ferrysync_core::Error::Offline);
+        }
+        let this = self.clone();
+        let name = format!("ferrysync:{}:cycle", self.name);
+        let outcome = with_lock(&name, async move {
+            this.post(&Message::Status {
+                status: Status {
+                    syncing: true,
+                    ..this.engine.status()
+                },
+            });
+            this.engine.sync().await
+        })
+        .await;
+        if let Some(inner) = self.inner.upgrade() {
+            inner
+                .clock
+                .borrow_mut()
+                .observe(&self.engine.latest_stamp());
+        }
+        self.post(&Message::Status {
+            status: self.engine.status(),
+        });
+        outcome
+    }
+
+    /// An automatic cycle, then the next one scheduled by its outcome.
+    async fn tick(self: Rc<Self>) {
+        self.timer.set(None);
+        if self.stopped.get() || !self.leader.get() || !self.engine.status().online {
+            return;
+        }
+        let outcome = self.clone().run_cycle().await;
+        let next = match &outcome {
+            Ok(_) => {
+                self.retry.borrow_mut().on_success();
+                Some(self.interval_ms)
+            }
+            Err(ferrysync_core::Error::Offline) => None,
+            Err(e) => {
+                let backoff = e.transport().and_then(|t| {
+                    self.retry
+                        .borrow_mut()
+                        .on_failure(t, js_sys::Math::random())
+                });
+                let delay =
+                    backoff.map_or(self.interval_ms, |ms| u32::try_from(ms).unwrap_or(u32::MAX));
+                Some(delay)
+            }
+        };
+        if let Some(delay) = next {
+            self.schedule(delay);
+        }
+    }
+
+    /// Runs [`SyncDriver::tick`] in `delay_ms`, unless one is already due sooner.
+    fn schedule(self: &Rc<Self>, delay_ms: u32) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if self.stopped.get() || !self.auto {
+            return;
+        }
+        let due = js_sys::Date::now() + f64::from(delay_ms);
+        if let Some((at, handle)) = self.timer.get() {
+            if at <= due {
+                return;
+            }
+            window.clear_timeout_with_handle(handle);
+        }
+        let weak = Rc::downgrade(self);
+        let callback = Closure::once_into_js(move || {
+            if let Some(driver) = weak.upgrade() {
+                spawn_local(driver.tick());
+            }
+        });
+        let delay = i32::try_from(delay_ms).unwrap_or(i32::MAX);
+        if let Ok(handle) = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), delay)
+        {
+            self.timer.set(Some((due, handle)));
+        }
+    }
+
+    /// Recounts the status from the store shortly (writes in a burst share one recount).
+    fn refresh_soon(self: &Rc<Self>) {
+        if self.refresh_queued.replace(true) {
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            sleep(30).await;
+            this.refresh_queued.set(false);
+            if !this.stopped.get() {
+                let _ = this.engine.refresh_status().await;
+            }
+        });
+    }
+
+    fn post(&self, message: &Message) {
+        let (Some(channel), Ok(value)) = (&self.channel, to_js(message)) else {
+            return;
+        };
+        let _ = channel.post_message(&value);
+    }
+
+    /// Window events, the tab channel and the engine's record events.
+    fn listen(self: &Rc<Self>) {
+        if let Some(window) = web_sys::window() {
+            for (event, online) in [("online", true), ("offline", false)] {
+                let weak = Rc::downgrade(self);
+                let listener = Closure::<dyn FnMut()>::new(move || {
+                    if let Some(driver) = weak.upgrade() {
+                        driver.set_online(online);
+                    }
+                });
+                let _ = window
+                    .add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+                self.window_listeners.borrow_mut().push((event, listener));
+            }
+        }
+        if let Some(channel) = &self.channel {
+            let weak = Rc::downgrade(self);
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(driver) = weak.upgrade() {
+                    driver.receive(event.data());
+                }
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            *self.on_message.borrow_mut() = Some(on_message);
+        }
+        let weak = Rc::downgrade(self);
+        self.engine
+            .on_records(Rc::new(move |events: &[RecordEvent]| {
+                if let Some(driver) = weak.upgrade() {
+                    driver.records_changed(events);
+                }
+            }));
+    }
+
+    fn set_online(self: &Rc<Self>, online: bool) {
+        self.engine.set_online(online);
+        if online {
+            self.retry.borrow_mut().on_success();
+            if self.leader.get() {
+                self.schedule(0);
+            }
+        }
+    }
+
+    /// A cycle of this tab changed records: tell this tab's subscribers and the other tabs.
+    fn records_changed(&self, events: &[RecordEvent]) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let mut by_collection: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        for e in events {
+            by_collection
+                .entry(e.collection.as_str())
+                .or_default()
+                .push((e.id.clone(), e.record.clone()));
+        }
+        for (collection, records) in by_collection {
+            let _ = inner.notify_records(collection, &records);
+        }
+        let keys = events
+            .iter()
+            .map(|e| (e.collection.clone(), e.id.clone()))
+            .collect();
+        self.post(&Message::Records { keys });
+    }
+
+    fn receive(self: &Rc<Self>, data: JsValue) {
+        let Ok(message) = serde_wasm_bindgen::from_value::<Message>(data) else {
+            return;
+        };
+        match message {
+            Message::Changed => {
+                self.refresh_soon();
+                if self.leader.get() {
+                    self.schedule(DEBOUNCE_MS);
+                }
+            }
+            Message::Status { status } => {
+                self.engine.adopt_cycle_status(&status);
+                self.refresh_soon();
+            }
+            Message::Records { keys } => {
+                let this = self.clone();
+                spawn_local(async move { this.reread(keys).await });
+            }
+        }
+    }
+
+    /// Another tab's cycle changed `keys`: read them and tell this tab's subscribers.
+    async fn reread(self: &Rc<Self>, keys: Vec<(String, String)>) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for (collection, id) in keys {
+            let record = inner.store.get(&collection, &id).await.ok().flatten();
+            by_collection
+                .entry(collection)
+                .or_default()
+                .push((id, record));
+        }
+        for (collection, records) in by_collection {
+            let _ = inner.notify_records(&collection, &records);
+        }
+        self.refresh_soon();
+    }
+
+    /// Waits for `ferrysync:<db>:leader`; while this tab holds it, it runs automatic cycles.
+    fn claim_leadership(self: &Rc<Self>) {
+        let Some(locks) = lock_manager() else {
+            self.leader.set(true);
+            self.schedule(0);
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let granted = Closure::once_into_js(move |_lock: JsValue| -> Promise {
+            Promise::new(&mut |resolve, _reject| match weak.upgrade() {
+                Some(driver) if !driver.stopped.get() => {
+                    driver.leader.set(true);
+                    *driver.release_leader.borrow_mut() = Some(resolve);
+                    driver.schedule(0);
+                }
+                _ => {
+                    let _ = resolve.call0(&JsValue::NULL);
+                }
+            })
+        });
+        let name = JsValue::from(format!("ferrysync:{}:leader", self.name));
+        if let Ok(request) = Reflect::get(&locks, &"request".into()) {
+            if let Ok(request) = request.dyn_into::<Function>() {
+                let _ = request.call2(&locks, &name, &granted);
+            }
+        }
+    }
+}
+
+/// The engine config from the open options: every collection, its strategy, the batch size.
+fn config(options: &OpenOptions) -> Result<Config> {
+    let mut config = Config::new(options.collections.keys().cloned());
+    for (name, collection) in &options.collections {
+        if let Some(conflict) = &collection.conflict {
+            let strategy: Strategy =
+                serde_json::from_value(conflict.clone().into()).map_err(|_| {
+                    Error::InvalidOptions(format!(
+                        "unknown conflict strategy {conflict:?} for {name:?}"
+                    ))
+                })?;
+            let policy = CollectionPolicy {
+                strategy,
+                ..CollectionPolicy::default()
+            };
+            config = config.with_policy(name, policy);
+        }
+    }
+    if let Some(batch) = options.batch_size {
+        config = config.with_batch_size(batch as usize);
+    }
+    Ok(config)
+}
+
+fn navigator_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// `navigator.locks`, where the browser has it (secure contexts, which include localhost).
+fn lock_manager() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let locks = Reflect::get(&window.navigator(), &"locks".into()).ok()?;
+    (!locks.is_undefined() && !locks.is_null()).then_some(locks)
+}
+
+/// Runs `future` while holding the Web Lock `name` (exclusive); without Web Locks, just runs it.
+async fn with_lock<T: 'static>(name: &str, future: impl Future<Output = T> + 'static) -> T {
+    let pending = Rc::new(RefCell::new(Some(future)));
+    if let Some(locks) = lock_manager() {
+        let slot: Rc<RefCell<Option<T>>> = Rc::default();
+        let (task, out) = (pending.clone(), slot.clone());
+        let granted = Closure::once(move |_lock: JsValue| -> Promise {
+            let task = task.borrow_mut().take();
+            future_to_promise(async move {
+                if let Some(task) = task {
+                    *out.borrow_mut() = Some(task.await);
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        let request = Reflect::get(&locks, &"request".into())
+            .ok()
+            .and_then(|r| r.dyn_into::<Function>().ok());
+        if let Some(request) = request {
+            let name = JsValue::from(name);
+            if let Ok(promise) = request.call2(&locks, &name, granted.as_ref().unchecked_ref()) {
+                if let Ok(promise) = promise.dyn_into::<Promise>() {
+                    let _ = JsFuture::from(promise).await;
+                }
+            }
+        }
+        let done = slot.borrow_mut().take();
+        if let Some(done) = done {
+            return done;
+        }
+    }
+    // No Web Locks, or the request failed before running the task: run it unlocked.
+    let task = pending.borrow_mut().take().expect("the task runs once");
+    task.await
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+pub(crate) async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// A value as JS, the way every ferrysync value crosses (plain objects, no `Map`s).
+pub(crate) fn to_js<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+}
