@@ -1,0 +1,202 @@
+//! Browser tests of sync: two databases in one page act as two devices of one user, against a
+//! real `ferrysync-server` on loopback whose URL comes from `FERRYSYNC_SERVER_URL` at build
+//! time (`scripts/ci/test-e2e` starts the server and sets it). Without it every test says it
+//! was skipped. Each test registers its own user and deletes its databases.
+#![cfg(target_arch = "wasm32")]
+
+use ferrysync::bindings::FerrySync;
+use js_sys::{Function, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: Option<&str> = option_env!("FERRYSYNC_SERVER_URL");
+
+/// Helpers every snippet gets: `eq`, `code`, `until(cond)`, `user()` (registers one and returns
+/// its token) and `open(name, collections, extra)` (a database synced with `server`).
+const PRELUDE: &str = r#"
+const canon = (v) => JSON.stringify(v, (k, x) => x && typeof x === "object" && !Array.isArray(x)
+  ? Object.fromEntries(Object.keys(x).sort().map((key) => [key, x[key]])) : x);
+const eq = (a, b, what) => { const x = canon(a), y = canon(b);
+  if (x !== y) throw new Error(`${what}: ${x} !== ${y}`); };
+const code = async (p) => { try { await p; } catch (e) {
+  if (!(e instanceof Error) || e.name !== "FerrysyncError") throw new Error("not a FerrysyncError: " + e);
+  return e.code; } throw new Error("expected a rejection"); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (cond, what, ms = 8000) => { const end = Date.now() + ms;
+  while (!(await cond())) { if (Date.now() > end) throw new Error("timed out: " + what); await sleep(50); } };
+const user = async () => { const username = "u" + Math.random().toString(36).slice(2);
+  const res = await fetch(server + "/api/auth/register", { method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse" }) });
+  if (res.status !== 201) throw new Error("register: " + res.status);
+  return (await res.json()).token; };
+const names = [];
+const open = async (collections, extra = {}) => {
+  const name = "ferrysync-sync-" + Math.random().toString(36).slice(2); names.push(name);
+  return FerrySync.open({ name, serverUrl: server, collections, autoSync: false, ...extra }); };
+const cleanup = async (...dbs) => { for (const db of dbs) await db.close();
+  for (const name of names) await FerrySync.deleteDatabase(name); };
+"#;
+
+/// Runs `body` as an async JS function with `FerrySync` and `server` in scope; `None` (skipped)
+/// without a server.
+async fn js(body: &str) -> Option<JsValue> {
+    let Some(server) = SERVER else {
+        web_sys::console::log_1(&"skipped: set FERRYSYNC_SERVER_URL to run sync tests".into());
+        return None;
+    };
+    let class = class().await;
+    let f = Function::new_with_args(
+        "FerrySync, server",
+        &format!("{PRELUDE}\nreturn (async () => {{ {body} }})();"),
+    );
+    let promise = f
+        .call2(&JsValue::NULL, &class, &server.into())
+        .expect("snippet runs");
+    let value = JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .unwrap_or_else(|e| {
+            let message = js_sys::Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .or_else(|| JSON::stringify(&e).ok().and_then(|s| s.as_string()))
+                .unwrap_or_else(|| format!("{e:?}"));
+            panic!("{message}")
+        });
+    Some(value)
+}
+
+/// The exported class: the constructor of a throwaway database (closed and deleted again).
+async fn class() -> JsValue {
+    let name = format!("ferrysync-sync-class-{}", js_sys::Math::random());
+    let options = JSON::parse(&format!(r#"{{"name": "{name}", "collections": {{}}}}"#)).unwrap();
+    let db = FerrySync::open(tsify::Ts::new_unchecked(options))
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let db: JsValue = db.into();
+    let class = js_sys::Reflect::get(&db, &"constructor".into()).unwrap();
+    FerrySync::delete_database(name).await.unwrap();
+    class
+}
+
+const TODOS: &str = r#"{ todos: { conflict: STRATEGY } }"#;
+
+/// Two devices edit the same record offline (`b` after `a`); `a` syncs, then `b`, then `a`.
+/// Leaves `a`, `b`, `token` in scope.
+fn concurrent_edit(strategy: &str) -> String {
+    let todos = TODOS.replace("STRATEGY", &format!("{strategy:?}"));
+    format!(
+        r#"
+  const token = await user();
+  const a = await open({todos}, {{ token }});
+  const b = await open({todos}, {{ token }});
+  await a.put("todos", {{ id: "t1", x: 0, y: 0 }});
+  await a.sync(); await b.sync();
+  await a.put("todos", {{ id: "t1", x: "a", y: 0 }});
+  await sleep(5);
+  await b.put("todos", {{ id: "t1", x: 0, y: "b" }});
+  await until(() => a.status().pending === 1, "a pending");
+  await a.sync();
+  const report = await b.sync();
+  eq(report.conflicts, 1, "b met a conflict");
+  await a.sync();
+  const strip = (r) => r && (({{ _sync, ...rest }}) => rest)(r);
+  const da = strip(await a.get("todos", "t1")), db = strip(await b.get("todos", "t1"));
+"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn two_devices_converge_per_strategy() {
+    for (strategy, expected) in [
+        ("newest_wins", r#"{ id: "t1", x: 0, y: "b" }"#),
+        ("server_wins", r#"{ id: "t1", x: "a", y: 0 }"#),
+        ("client_wins", r#"{ id: "t1", x: 0, y: "b" }"#),
+        ("merge", r#"{ id: "t1", x: "a", y: "b" }"#),
+    ] {
+        let body = format!(
+            r#"{}
+  eq(da, db, "{strategy}: both devices agree");
+  eq(da, {expected}, "{strategy}: outcome");
+  eq([a.status().pending, b.status().pending], [0, 0], "nothing pending");
+  eq((await a.get("todos", "t1"))._sync.status, "SYNCED", "synced");
+  await cleanup(a, b);"#,
+            concurrent_edit(strategy)
+        );
+        if js(&body).await.is_none() {
+            return;
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_manual_conflict_resolved_on_one_device_shows_up_on_the_other() {
+    let body = format!(
+        r#"{}
+  eq(b.status().conflicts, 1, "one open conflict");
+  eq((await b.get("todos", "t1"))._sync.status, "CONFLICT", "status");
+  const [c] = await b.conflicts();
+  eq([c.collection, c.recordId, c.strategy], ["todos", "t1", "manual"], "conflict");
+  eq([c.local, c.remote], [{{ x: 0, y: "b" }}, {{ x: "a", y: 0 }}], "both versions");
+  const resolved = await b.resolveConflict(c.id, {{ x: "a", y: "b", by: "hand" }});
+  eq(resolved._sync.status, "SYNCED", "resolved");
+  eq(b.status().conflicts, 0, "closed");
+  eq(await b.conflicts(), [], "no conflicts left");
+  await a.sync();
+  eq(strip(await a.get("todos", "t1")), {{ id: "t1", x: "a", y: "b", by: "hand" }}, "on a");
+  eq(await code(b.resolveConflict(c.id, "local")), "NOT_FOUND", "only once");
+  await cleanup(a, b);"#,
+        concurrent_edit("manual")
+    );
+    js(&body).await;
+}
+
+#[wasm_bindgen_test]
+async fn auto_sync_pushes_soon_after_a_write_and_reports_status() {
+    js(r#"
+  const token = await user();
+  const a = await open({ todos: {} }, { token, autoSync: true });
+  const b = await open({ todos: {} }, { token });
+  const seen = [];
+  const off = a.onStatus((s) => seen.push(s));
+  await until(() => a.status().lastSyncAt !== null, "first automatic cycle");
+  await a.put("todos", { id: "t1", v: 1 });
+  const cycles = seen.filter((s) => s.syncing).length;
+  await until(async () => (await a.get("todos", "t1"))._sync.status === "SYNCED", "debounced push");
+  await until(() => a.status().pending === 0 && !a.status().syncing, "status caught up");
+  eq(seen.filter((s) => s.syncing).length > cycles, true, "onStatus saw the cycle");
+  off();
+  const s = a.status();
+  eq([s.online, s.health, s.lastError], [true, "good", null], "healthy");
+  await b.sync();
+  eq((await b.get("todos", "t1")).v, 1, "reached the other device");
+  await cleanup(a, b);
+"#)
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn get_token_is_asked_again_after_a_401_and_errors_have_codes() {
+    js(r#"
+  const token = await user();
+  let asked = 0;
+  const a = await open({ todos: {} }, { token: "expired", getToken: async () => { asked++; return token; } });
+  await a.put("todos", { id: "t1" });
+  const report = await a.sync();
+  eq([report.pushed, asked], [1, 1], "retried once with a fresh token");
+  const bad = await open({ todos: {} }, { token: "forged" });
+  await bad.put("todos", { id: "t1" });
+  eq(await code(bad.sync()), "UNAUTHORIZED", "401 without getToken");
+  eq(bad.status().lastError.code, "UNAUTHORIZED", "lastError");
+  eq(bad.status().health, "degraded", "health");
+  const local = await FerrySync.open({ name: names[0] + "-local", collections: { todos: {} } });
+  eq(await code(local.sync()), "NO_SERVER", "no serverUrl");
+  await local.close(); await FerrySync.deleteDatabase(names[0] + "-local");
+  await cleanup(a, bad);
+"#)
+    .await;
+}
