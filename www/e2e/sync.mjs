@@ -1,0 +1,157 @@
+// End-to-end sync tests in real Chromium (playwright-core, /usr/bin/chromium, nothing downloaded)
+// against `ferrysync-server --static www` at FERRYSYNC_E2E_URL. Each browser context is one
+// device (its own persistent profile, so its own IndexedDB); `context.setOffline` drives the
+// `offline`/`online` events. Run by scripts/ci/test-e2e.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.FERRYSYNC_E2E_URL;
+if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
+const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const dirs = [];
+const contexts = [];
+
+async function device() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-ferrysync-"));
+  dirs.push(dir);
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: "/usr/bin/chromium", headless: true, args });
+  contexts.push(ctx);
+  return ctx;
+}
+
+async function user() {
+  const username = "e2e" + Math.random().toString(36).slice(2);
+  const res = await fetch(`${base}/api/auth/register`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse" }),
+  });
+  assert.equal(res.status, 201);
+  return (await res.json()).token;
+}
+
+/** Opens the demo in a (new) tab of `ctx`; counts the tab's sync requests in `page.requests`. */
+async function open(ctx, token, db, { fresh = false } = {}) {
+  const page = !fresh && ctx.pages().length === 1 && ctx.pages()[0].url() === "about:blank"
+    ? ctx.pages()[0] : await ctx.newPage();
+  page.requests = { push: 0, pull: 0 };
+  page.pushedAt = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/api/sync/push")) { page.requests.push++; page.pushedAt.push(Date.now()); }
+    if (r.url().endsWith("/api/sync/pull")) page.requests.pull++;
+  });
+  page.on("pageerror", (e) => console.error("page error:", e));
+  await page.goto(`${base}/?token=${token}&db=${db}&interval=1500`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 30_000 });
+  return page;
+}
+
+const status = (page) => page.evaluate(() => window.db.status());
+/** Polls `fn` (sync or async) in the page until it returns something truthy. */
+async function until(page, fn, arg, timeout = 20_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${fn}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const count = (page) => page.evaluate(() => window.db.count("todos"));
+
+async function test(name, body) {
+  const start = Date.now();
+  try {
+    await body();
+    console.log(`ok   ${name} (${Date.now() - start} ms)`);
+  } catch (e) {
+    console.log(`FAIL ${name}`);
+    throw e;
+  }
+}
+
+try {
+  await test("offline: create 10 and edit 5, reconnect, pending 0 on both devices", async () => {
+    const token = await user();
+    const a = await open(await device(), token, "offline10");
+    const b = await open(await device(), token, "offline10");
+    await a.context().setOffline(true);
+    await until(a, () => window.db.status().online === false);
+    assert.equal((await status(a)).health, "offline");
+    const before = { ...a.requests };
+    await a.evaluate(async () => {
+      for (let i = 0; i < 10; i++) await window.db.put("todos", { id: `t${i}`, title: `task ${i}`, done: false });
+      for (let i = 0; i < 5; i++) await window.db.put("todos", { id: `t${i}`, title: `task ${i} (edited)`, done: true });
+    });
+    await until(a, () => window.db.status().pending === 10);
+    await a.waitForTimeout(700);
+    assert.deepEqual(a.requests, before, "no requests while offline");
+    const back = Date.now();
+    await a.context().setOffline(false);
+    await until(a, (n) => window.db.status().pending === 0, null);
+    await until(a, (n) => window.db.status().lastSyncAt !== null);
+    assert.ok(a.requests.push > before.push, "pushed after reconnect");
+    const pushedWithin = a.pushedAt.find((t) => t >= back) - back;
+    assert.ok(pushedWithin < 1_000, `a cycle started ${pushedWithin} ms after reconnect`);
+    console.log(`     first push ${pushedWithin} ms after reconnect`);
+    await until(b, async () => (await window.db.count("todos")) === 10);
+    assert.equal((await status(b)).pending, 0);
+    const edited = await b.evaluate(() => window.db.get("todos", "t3"));
+    assert.equal(edited.title, "task 3 (edited)");
+    assert.equal(edited._sync.status, "SYNCED");
+  });
+
+  await test("the same record edited offline on both devices: newest_wins", async () => {
+    const token = await user();
+    const a = await open(await device(), token, "newest");
+    const b = await open(await device(), token, "newest");
+    await a.evaluate(() => window.db.put("todos", { id: "shared", title: "original" }));
+    await until(b, async () => (await window.db.get("todos", "shared"))?.title === "original");
+    await a.context().setOffline(true);
+    await b.context().setOffline(true);
+    await until(a, () => !window.db.status().online);
+    await until(b, () => !window.db.status().online);
+    await a.evaluate(() => window.db.put("todos", { id: "shared", title: "from A" }));
+    await b.waitForTimeout(20);
+    await b.evaluate(() => window.db.put("todos", { id: "shared", title: "from B (newer)" }));
+    await a.context().setOffline(false);
+    await until(a, () => window.db.status().pending === 0);
+    await b.context().setOffline(false);
+    await until(b, () => window.db.status().pending === 0);
+    for (const page of [a, b]) {
+      await until(page, async () => (await window.db.get("todos", "shared")).title === "from B (newer)");
+    }
+    assert.equal((await status(a)).conflicts, 0);
+  });
+
+  await test("two tabs of one device: only one syncs, both see the changes", async () => {
+    const token = await user();
+    const ctx = await device();
+    const tab1 = await open(ctx, token, "tabs");
+    const tab2 = await open(ctx, token, "tabs", { fresh: true });
+    await tab1.waitForTimeout(500);
+    const seen = tab1.evaluate(() => new Promise((resolve) => {
+      const off = window.db.subscribe("todos", (changes) => { off(); resolve(changes.map((c) => c.id)); });
+    }));
+    const p1 = tab1.requests.push, p2 = tab2.requests.push;
+    await tab2.evaluate(() => window.db.put("todos", { id: "from-tab-2", title: "hello" }));
+    await until(tab2, async () => (await window.db.get("todos", "from-tab-2"))?._sync.status === "SYNCED");
+    await until(tab2, () => window.db.status().pending === 0);
+    assert.ok(tab1.requests.push > p1, "the leader tab pushed");
+    assert.equal(tab2.requests.push, p2, "the other tab sent nothing");
+    assert.deepEqual(await seen, ["from-tab-2"], "tab 1's subscriber saw tab 2's write");
+    // The leader syncs what another device wrote; both tabs' subscribers hear of it.
+    const other = await open(await device(), token, "tabs");
+    const heard = tab2.evaluate(() => new Promise((resolve) => {
+      window.db.subscribe("todos", (changes) => changes.some((c) => c.id === "from-other") && resolve(true));
+    }));
+    await other.evaluate(() => window.db.put("todos", { id: "from-other", title: "hi" }));
+    assert.equal(await heard, true);
+    assert.equal(await count(tab2), 2);
+  });
+} finally {
+  for (const ctx of contexts) await ctx.close().catch(() => {});
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+}
