@@ -8,6 +8,7 @@
 pub mod app;
 pub mod clock;
 pub mod idb;
+pub mod objects;
 pub mod row;
 pub mod schema;
 

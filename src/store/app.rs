@@ -16,7 +16,7 @@ use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::row::{self, Entry, SYNC};
 use super::schema::{NOT_SYNCED, OUTBOX};
-use super::{idb, read_pair, IndexedDb};
+use super::{idb, objects, read_pair, IndexedDb};
 use crate::{Error, Result};
 
 /// One record the app writes: a copy of its object (`None` deletes), and its edit.
@@ -45,16 +45,18 @@ pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
         ));
     }
     let copy = Object::assign(&Object::new(), record.unchecked_ref());
-    let id = Reflect::get(&copy, &"id".into()).unwrap_or_default();
-    let (id, fresh) = if id.is_undefined() {
-        let id = uuid::Uuid::new_v4().to_string();
-        let _ = Reflect::set(&copy, &"id".into(), &id.as_str().into());
-        (id, true)
-    } else {
-        (check_id(&id)?, false)
-    };
-    let _ = Reflect::delete_property(&copy, &SYNC.into());
-    Ok((id, copy, fresh))
+    objects::with(|keys| {
+        let id = Reflect::get(&copy, &keys.id).unwrap_or_default();
+        let (id, fresh) = if id.is_undefined() {
+            let id = uuid::Uuid::new_v4().to_string();
+            let _ = Reflect::set(&copy, &keys.id, &id.as_str().into());
+            (id, true)
+        } else {
+            (check_id(&id)?, false)
+        };
+        let _ = Reflect::delete_property(&copy, &keys.sync);
+        Ok((id, copy, fresh))
+    })
 }
 
 /// Checks a record id from the app.
@@ -200,6 +202,7 @@ async fn write_in(
     .await?;
     let rows_store = idb::store(tx, collection)?;
     let outbox = idb::store(tx, OUTBOX)?;
+    let collection_js = JsValue::from_str(collection);
     let mut reads = reads.into_iter();
     let mut state: HashMap<String, State> = HashMap::new();
     let mut written = Vec::with_capacity(writes.len());
@@ -227,27 +230,35 @@ async fn write_in(
             w.edit,
         );
         let entry = Entry::of(collection, &w.id, &sync, Some(&pending), w.row.is_none());
-        let row = match w.row {
+        let (row, id) = objects::with(|keys| match w.row {
             Some(row) => {
-                let _ = Reflect::set(&row, &SYNC.into(), &row::to_js(&sync)?);
-                idb::thrown(rows_store.put(&row))?;
-                Some(JsValue::from(row))
+                let _ = Reflect::set(&row, &keys.sync, &objects::sync_js(keys, &sync));
+                let id = Reflect::get(&row, &keys.id).unwrap_or_default();
+                (Some(JsValue::from(row)), id)
             }
-            None => {
-                idb::thrown(rows_store.delete(&w.id.as_str().into()))?;
-                None
-            }
-        };
-        idb::thrown(outbox.put(&row::to_js(&entry)?))?;
+            None => (None, JsValue::from_str(&w.id)),
+        });
+        idb::thrown(match &row {
+            Some(row) => rows_store.put(row),
+            None => rows_store.delete(&id),
+        })?;
+        if let Some(entry) = &entry {
+            let entry = objects::with(|keys| objects::entry_js(keys, entry, &collection_js, &id));
+            idb::thrown(outbox.put(&entry))?;
+        }
         written.push((w.id.clone(), row.clone()));
-        state.insert(w.id, (row, entry));
+        // A generated id cannot come up again in this batch.
+        if !w.fresh {
+            state.insert(w.id, (row, entry));
+        }
     }
     idb::thrown(outbox.put(&clock))?;
     Ok(written)
 }
 
 fn sync_of(row: &JsValue) -> Result<SyncMeta, StoreError> {
-    row::from_js(Reflect::get(row, &SYNC.into()).unwrap_or_default())
+    let sync = objects::with(|keys| Reflect::get(row, &keys.sync));
+    row::from_js(sync.unwrap_or_default())
 }
 
 /// The fields an edit changed; when a value cannot be compared (not JSON), every field of

@@ -1,0 +1,28 @@
+// Object builders for src/store/objects.rs: the write path's objects made by literals, one
+// wasm-to-JS call per object instead of one per field. Field order and omitted optional fields
+// match what serde-wasm-bindgen's JSON-compatible serializer makes of the same Rust structs.
+
+/** `SyncMeta`: `{ status, version?, updatedAt }`. */
+export function syncMeta(status, version, updatedAt) {
+  return version === undefined ? { status, updatedAt } : { status, version, updatedAt };
+}
+
+/** `Pending`: `{ changeId, baseVersion?, hlc, changedFields, seq, note? }`. */
+export function pending(changeId, baseVersion, hlc, changedFields, seq, note) {
+  const p = { changeId };
+  if (baseVersion !== undefined) p.baseVersion = baseVersion;
+  p.hlc = hlc;
+  p.changedFields = changedFields;
+  p.seq = seq;
+  if (note !== undefined) p.note = note;
+  return p;
+}
+
+/** An outbox `Entry`: `{ k, c, id, sync, deleted, pending?, o?, u? }`. */
+export function entry(k, c, id, sync, deleted, pending, o, u) {
+  const e = { k, c, id, sync, deleted };
+  if (pending !== undefined) e.pending = pending;
+  if (o !== undefined) e.o = o;
+  if (u !== undefined) e.u = u;
+  return e;
+}
