@@ -16,7 +16,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::rc::{Rc, Weak};
 
 use ferrysync_core::engine::{Config, Engine, RecordEvent, Status, SyncReport};
@@ -25,7 +24,7 @@ use js_sys::{Function, Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::bindings::types::OpenOptions;
@@ -34,6 +33,11 @@ use crate::clock::JsClock;
 use crate::store::IndexedDb;
 use crate::transport::HttpTransport;
 use crate::{Error, Result};
+use locks::{lock_manager, with_lock};
+
+pub(crate) use locks::sleep;
+
+mod locks;
 
 /// Delay between a local write and the cycle that pushes it (writes in a burst share one).
 pub(crate) const DEBOUNCE_MS: u32 = 500;
@@ -331,7 +335,15 @@ impl SyncDriver {
                 .push((e.id.clone(), e.record.clone()));
         }
         for (collection, records) in by_collection {
-            let _ = inner.notify_records(collection, &records);
+            // Building the JS rows costs more than the sync itself when nobody listens.
+            let listened = inner
+                .subscribers
+                .borrow()
+                .iter()
+                .any(|s| s.collection == collection);
+            if listened {
+                let _ = inner.notify_records(collection, &records);
+            }
         }
         let keys = events
             .iter()
@@ -436,59 +448,6 @@ fn config(options: &OpenOptions) -> Result<Config> {
 
 fn navigator_online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
-}
-
-/// `navigator.locks`, where the browser has it (secure contexts, which include localhost).
-fn lock_manager() -> Option<JsValue> {
-    let window = web_sys::window()?;
-    let locks = Reflect::get(&window.navigator(), &"locks".into()).ok()?;
-    (!locks.is_undefined() && !locks.is_null()).then_some(locks)
-}
-
-/// Runs `future` while holding the Web Lock `name` (exclusive); without Web Locks, just runs it.
-async fn with_lock<T: 'static>(name: &str, future: impl Future<Output = T> + 'static) -> T {
-    let pending = Rc::new(RefCell::new(Some(future)));
-    if let Some(locks) = lock_manager() {
-        let slot: Rc<RefCell<Option<T>>> = Rc::default();
-        let (task, out) = (pending.clone(), slot.clone());
-        let granted = Closure::once(move |_lock: JsValue| -> Promise {
-            let task = task.borrow_mut().take();
-            future_to_promise(async move {
-                if let Some(task) = task {
-                    *out.borrow_mut() = Some(task.await);
-                }
-                Ok(JsValue::UNDEFINED)
-            })
-        });
-        let request = Reflect::get(&locks, &"request".into())
-            .ok()
-            .and_then(|r| r.dyn_into::<Function>().ok());
-        if let Some(request) = request {
-            let name = JsValue::from(name);
-            if let Ok(promise) = request.call2(&locks, &name, granted.as_ref().unchecked_ref()) {
-                if let Ok(promise) = promise.dyn_into::<Promise>() {
-                    let _ = JsFuture::from(promise).await;
-                }
-            }
-        }
-        let done = slot.borrow_mut().take();
-        if let Some(done) = done {
-            return done;
-        }
-    }
-    // No Web Locks, or the request failed before running the task: run it unlocked.
-    let task = pending.borrow_mut().take().expect("the task runs once");
-    task.await
-}
-
-/// Resolves after `ms` milliseconds (`setTimeout`).
-pub(crate) async fn sleep(ms: i32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }
 
 /// A value as JS, the way every ferrysync value crosses (plain objects, no `Map`s).

@@ -382,9 +382,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let guard = SyncingGuard(&self.status);
         let start = self.clock.now_millis();
         let mut report = SyncReport::default();
-        let mut outcome = self.push_all(&mut report).await;
+        // Versions this cycle's pushes settled: their echo in the pull needs no write.
+        let mut settled = Settled::new();
+        let mut outcome = self.push_all(&mut report, &mut settled).await;
         if outcome.is_ok() {
-            outcome = self.pull_all(&mut report).await;
+            outcome = self.pull_all(&mut report, &settled).await;
         }
         let end = self.clock.now_millis();
         report.duration_ms = end.saturating_sub(start);
@@ -441,6 +443,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         (META_HLC, Value::String(last.to_string()))
     }
 }
+
+/// Record versions a cycle's pushes settled locally (`SYNCED` at that version).
+type Settled = std::collections::HashMap<crate::store::Key, u64>;
 
 /// Clears `syncing` when dropped without the cycle finishing.
 struct SyncingGuard<'a>(&'a RefCell<Status>);

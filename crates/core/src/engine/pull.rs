@@ -15,7 +15,11 @@ use crate::transport::Transport;
 
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Pulls pages until the server says there is no more.
-    pub(super) async fn pull_all(&self, report: &mut SyncReport) -> Result<()> {
+    pub(super) async fn pull_all(
+        &self,
+        report: &mut SyncReport,
+        settled: &super::Settled,
+    ) -> Result<()> {
         let mut cursor = self
             .store
             .meta(META_CURSOR)
@@ -37,7 +41,8 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     "pull says hasMore but the cursor did not move".to_owned(),
                 ));
             }
-            self.apply_page(&page.changes, &page.cursor).await?;
+            self.apply_page(&page.changes, &page.cursor, settled)
+                .await?;
             report.pulled += page.changes.len();
             cursor = Some(page.cursor);
             if !page.has_more {
@@ -47,7 +52,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     }
 
     /// Writes one page and its cursor in one store update.
-    async fn apply_page(&self, changes: &[ServerRecord], cursor: &str) -> Result<()> {
+    async fn apply_page(
+        &self,
+        changes: &[ServerRecord],
+        cursor: &str,
+        settled: &super::Settled,
+    ) -> Result<()> {
         let mut latest: HashMap<Key, &ServerRecord> = HashMap::with_capacity(changes.len());
         let mut keys: Vec<Key> = Vec::with_capacity(changes.len());
         for record in changes {
@@ -57,6 +67,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             }
             self.hlc.borrow_mut().observe(&record.hlc);
             let key = (record.collection.clone(), record.id.clone());
+            // This device's own write, already stored at exactly this version by the push.
+            if settled.get(&key) == Some(&record.version) {
+                continue;
+            }
             if latest.insert(key.clone(), record).is_none() {
                 keys.push(key);
             }

@@ -20,7 +20,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// A record edited while its batch was in flight has a new `changeId` and is pushed again
     /// in a later batch of the same cycle; one whose result the server left out stays put
     /// until the next cycle (the `sent` set stops it from looping).
-    pub(super) async fn push_all(&self, report: &mut SyncReport) -> Result<()> {
+    pub(super) async fn push_all(
+        &self,
+        report: &mut SyncReport,
+        settled: &mut super::Settled,
+    ) -> Result<()> {
         let mut sent: HashSet<String> = HashSet::new();
         loop {
             let batch: Vec<(String, LocalRecord)> = self
@@ -54,8 +58,14 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 ));
             }
             report.pushed += batch.len();
-            self.acknowledge(&batch, &response.results, &response.timestamp, report)
-                .await?;
+            self.acknowledge(
+                &batch,
+                &response.results,
+                &response.timestamp,
+                report,
+                settled,
+            )
+            .await?;
         }
     }
 
@@ -86,6 +96,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         results: &[ChangeResult],
         timestamp: &str,
         report: &mut SyncReport,
+        done: &mut super::Settled,
     ) -> Result<()> {
         let by_key: HashMap<Key, &ChangeResult> = results
             .iter()
@@ -161,6 +172,13 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     Some(server) if settled => LocalRecord::from_server(server, now),
                     _ => record.acknowledge(result, now),
                 };
+                if let Some(version) = next
+                    .as_ref()
+                    .filter(|r| r.pending.is_none())
+                    .and_then(|r| r.sync.version)
+                {
+                    done.insert(key.clone(), version);
+                }
                 if next != existing {
                     events.push(RecordEvent {
                         collection: key.0.clone(),

@@ -1,0 +1,68 @@
+// Sync benchmark (run by www/e2e/bench-sync.mjs): in one page and run, times
+//   raw   — hand-written IndexedDB: the N records put in one readwrite transaction;
+//   push  — device A: N records written locally (untimed), then one `sync()` pushing them
+//           (batches of 1000) and pulling the page of its own changes back;
+//   pull  — a fresh device B: one `sync()` pulling the N records.
+// and prints records/s and the ratio to the raw write. Query: token, n (default 10000).
+import init, { FerrySync } from "./pkg/ferrysync.js";
+
+const params = new URLSearchParams(location.search);
+const N = Number(params.get("n")) || 10000;
+const token = params.get("token");
+const records = Array.from({ length: N }, (_, i) => ({
+  id: `r${String(i).padStart(6, "0")}`, title: `record ${i}`, n: i, done: i % 3 === 0,
+  tags: ["alpha", "beta"], note: "the quick brown fox jumps over the lazy dog",
+}));
+const tag = Math.random().toString(36).slice(2);
+const request = (r) => new Promise((ok, err) => { r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
+
+async function raw() {
+  const name = `raw-sync-bench-${tag}`;
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("items", { keyPath: "id" });
+  const db = await request(open);
+  const t0 = performance.now();
+  const tx = db.transaction("items", "readwrite");
+  const store = tx.objectStore("items");
+  for (const r of records) store.put({ ...r, _sync: { status: "SYNCED", version: 1, updatedAt: 0 } });
+  await new Promise((ok, err) => { tx.oncomplete = ok; tx.onerror = () => err(tx.error); });
+  const ms = performance.now() - t0;
+  db.close();
+  await request(indexedDB.deleteDatabase(name));
+  return ms;
+}
+
+async function device(name) {
+  return FerrySync.open({ name, serverUrl: location.origin, token, autoSync: false, batchSize: 1000,
+    collections: { items: {} } });
+}
+
+async function main() {
+  await init();
+  const a = await device(`push-bench-${tag}`);
+  await a.bulkPut("items", records);
+  let t0 = performance.now();
+  const pushed = await a.sync();
+  const push = performance.now() - t0;
+  if (pushed.pushed !== N || a.status().pending !== 0) throw new Error(`push incomplete: ${JSON.stringify(pushed)}`);
+  const b = await device(`pull-bench-${tag}`);
+  t0 = performance.now();
+  const pulled = await b.sync();
+  const pull = performance.now() - t0;
+  if (pulled.pulled !== N || (await b.count("items")) !== N) throw new Error(`pull incomplete: ${JSON.stringify(pulled)}`);
+  const rawMs = await raw();
+  for (const [db, name] of [[a, `push-bench-${tag}`], [b, `pull-bench-${tag}`]]) {
+    await db.close();
+    await FerrySync.deleteDatabase(name);
+  }
+  const line = (what, ms) => `${what.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${Math.round(N / (ms / 1000)).toString().padStart(8)} records/s`;
+  return [
+    `sync benchmark, ${N} records, batchSize 1000`,
+    line("raw IndexedDB bulk write", rawMs),
+    line("push (sync of N local)", push) + `  ${(push / rawMs).toFixed(2)}x raw (target <= 1.5x)`,
+    line("pull (fresh device sync)", pull) + `  ${(pull / rawMs).toFixed(2)}x raw (target <= 1.3x)`,
+  ].join("\n");
+}
+
+main().then((text) => { document.getElementById("out").textContent = text; window.benchResult = { text }; },
+  (e) => { document.getElementById("out").textContent = String(e); window.benchResult = { error: String(e) }; });
