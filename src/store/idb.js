@@ -19,7 +19,9 @@ export function finish(tx) {
     tx.oncomplete = () => ok();
     tx.onabort = () => fail(tx.error || new DOMException("the transaction was aborted", "AbortError"));
   });
-  if (tx.commit) tx.commit();
+  // Committing now saves waiting for auto-commit; an inactive transaction commits (or aborts)
+  // by itself, and its events still settle `done`.
+  try { tx.commit?.(); } catch { /* not active any more */ }
   return done;
 }
 
