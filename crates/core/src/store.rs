@@ -1,6 +1,6 @@
 //! The device-side storage port: what the sync engine needs from a local database.
 //!
-//! `IndexedDb` (browser crate, rexie) and [`MemoryStore`] (native tests) implement it. The rules
+//! `IndexedDb` (browser crate, on IndexedDB) and [`MemoryStore`] (native tests) implement it. The rules
 //! for what a write, an acknowledgement or a pulled version does to a record live in
 //! [`crate::record`]; a store only reads and writes rows atomically.
 //!
