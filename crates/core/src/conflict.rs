@@ -193,14 +193,14 @@ pub fn decide(
         winner,
         open: false,
     };
-    if data == current.data {
-        let winner = if winner == Winner::Merged {
-            Winner::Server
-        } else {
-            winner
-        };
+    // Identical data is kept as is unless the client won: then its newer stamp must be recorded
+    // (two concurrent deletes, say), or a later write with an older stamp could beat it.
+    if data == current.data && winner != Winner::Client {
         return Decision::Keep {
-            conflict: ConflictNote { winner, ..note },
+            conflict: ConflictNote {
+                winner: Winner::Server,
+                ..note
+            },
         };
     }
     let winner = if winner == Winner::Server {

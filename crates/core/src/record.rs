@@ -208,30 +208,36 @@ impl LocalRecord {
     /// differs from the result's), the newer edit stays pending, now based on the version the
     /// server assigned, so it is pushed next as a continuation rather than a conflict.
     pub fn acknowledge(mut self, result: &ChangeResult, now: u64) -> Option<Self> {
-        let pending = self.pending.as_mut()?;
+        let Some(pending) = self.pending.as_mut() else {
+            return Some(self);
+        };
         let server_version = result.version.or(result.record.as_ref().map(|r| r.version));
+        // A duplicate repeats the change's first outcome; a still-open manual conflict announced
+        // by a lost answer is that conflict, not an acknowledgement.
+        let open_manual = result.is_open_manual_conflict();
+        let status = match result.status {
+            ResultStatus::Skipped if open_manual => ResultStatus::Conflict,
+            status => status,
+        };
         if pending.change_id != result.change_id {
-            if matches!(
-                result.status,
-                ResultStatus::Applied | ResultStatus::Skipped | ResultStatus::Conflict
-            ) {
-                if let Some(v) = server_version {
-                    pending.base_version = Some(v);
-                    self.sync.version = Some(v);
+            // Edited again while this change was in flight. Only when the server took the
+            // pushed data as sent may the newer edit continue from the version it produced;
+            // after a lost or merged conflict it never saw the server's data, so it keeps its
+            // base and meets that version through the strategy on the next push.
+            let taken_as_sent = match status {
+                ResultStatus::Applied => true,
+                ResultStatus::Skipped | ResultStatus::Conflict => {
+                    result.winner.is_none_or(|w| w == Winner::Client) && !open_manual
                 }
+                ResultStatus::Rejected => false,
+            };
+            if let (true, Some(v)) = (taken_as_sent, server_version) {
+                pending.base_version = Some(v);
+                self.sync.version = Some(v);
             }
             return Some(self);
         }
-        match result.status {
-            ResultStatus::Applied | ResultStatus::Skipped => {
-                self.pending = None;
-                self.sync = SyncMeta {
-                    status: SyncStatus::Synced,
-                    version: server_version.or(self.sync.version),
-                    updated_at: self.sync.updated_at,
-                };
-                (!self.deleted).then_some(self)
-            }
+        match status {
             ResultStatus::Rejected => {
                 pending.note = Some(
                     result
@@ -242,16 +248,14 @@ impl LocalRecord {
                 self.sync.status = SyncStatus::Rejected;
                 Some(self)
             }
-            ResultStatus::Conflict
-                if result.conflict_id.is_some()
-                    && result.winner == Some(Winner::Server)
-                    && is_open(result) =>
-            {
+            ResultStatus::Conflict if open_manual => {
                 pending.note = result.conflict_id.clone();
                 self.sync.status = SyncStatus::Conflict;
                 Some(self)
             }
-            ResultStatus::Conflict => match &result.record {
+            // The server's copy is the truth when it sends one: a field policy or a conflict may
+            // have changed the data.
+            _ => match &result.record {
                 Some(record) => Self::from_server(record, now),
                 None => {
                     self.pending = None;
@@ -295,11 +299,6 @@ impl LocalRecord {
             pending: None,
         })
     }
-}
-
-/// True when a conflict result leaves the conflict open for a person (strategy `manual`).
-fn is_open(result: &ChangeResult) -> bool {
-    result.strategy == Some(crate::Strategy::Manual)
 }
 
 /// Top-level fields whose values differ between `old` and `new` (set, changed or removed).

@@ -252,3 +252,26 @@ fn wire_names_are_snake_case() {
     assert!(serde_json::from_value::<Strategy>(json!("bogus")).is_err());
     assert_eq!(CollectionPolicy::default().strategy, Strategy::NewestWins);
 }
+
+#[test]
+fn a_newer_identical_write_still_records_its_stamp() {
+    let p = policy(Strategy::NewestWins);
+    let deleted = write(
+        Some(&two_versions()),
+        &change("c", 300, Some(2), Value::Null, &[]),
+        &p,
+    );
+    // A concurrent delete from another device, newer still: same data, but its stamp must win.
+    let newer = change("d", 400, Some(2), Value::Null, &[]);
+    let Decision::Write { state, conflict } = decide(Some(&deleted), &newer, &p) else {
+        panic!("the newer delete must be written");
+    };
+    assert_eq!((state.hlc.millis, state.version), (400, 4));
+    assert_eq!(conflict.map(|c| c.winner), Some(Winner::Client));
+    // So an older edit now loses against it.
+    let older = change("e", 350, Some(2), json!({"name": "late"}), &["name"]);
+    assert!(matches!(
+        decide(Some(&state), &older, &p),
+        Decision::Keep { .. }
+    ));
+}

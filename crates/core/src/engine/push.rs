@@ -47,11 +47,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     .iter()
                     .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.change_id.clone())),
             );
-            let mut response = self.transport.push(&request).await?;
-            response
-                .results
-                .iter_mut()
-                .for_each(reopen_manual_duplicate);
+            let response = self.transport.push(&request).await?;
             if !response.success {
                 return Err(Error::Protocol(
                     "push answered success=false with a 2xx status".to_owned(),
@@ -104,7 +100,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .collect();
         let mut conflicts: Option<ConflictMap> = None;
         for result in results {
+            let open = result.is_open_manual_conflict();
             match result.status {
+                _ if open => report.conflicts += 1,
                 ResultStatus::Applied => report.applied += 1,
                 ResultStatus::Skipped => report.skipped += 1,
                 ResultStatus::Rejected => report.rejected += 1,
@@ -113,8 +111,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             if let Some(record) = &result.record {
                 self.hlc.borrow_mut().observe(&record.hlc);
             }
-            let open = result.status == ResultStatus::Conflict
-                && result.strategy == Some(Strategy::Manual);
             if let (true, Some(conflict_id)) = (open, &result.conflict_id) {
                 if conflicts.is_none() {
                     conflicts = Some(self.conflict_map().await?);
@@ -151,27 +147,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
                     return existing;
                 };
-                let current = record
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.change_id == result.change_id);
-                let settled = current
-                    && matches!(result.status, ResultStatus::Applied | ResultStatus::Skipped);
-                // Edited again while a change that lost its conflict was in flight: the newer
-                // edit never saw the server's version, so it keeps its base and meets that
-                // version through the strategy on the next push. (Rebasing it, as an
-                // acknowledgement of a *written* change does, would let it win unseen.)
-                let lost = result.status == ResultStatus::Conflict
-                    && result.winner == Some(crate::Winner::Server);
-                if !current && lost {
-                    return existing;
-                }
-                let next = match &result.record {
-                    // The server's copy is the truth: a field policy may have changed the data,
-                    // or a duplicate may report a conflict the change lost earlier.
-                    Some(server) if settled => LocalRecord::from_server(server, now),
-                    _ => record.acknowledge(result, now),
-                };
+                let next = record.acknowledge(result, now);
                 if let Some(version) = next
                     .as_ref()
                     .filter(|r| r.pending.is_none())
@@ -191,17 +167,5 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .await?;
         self.emit_records(&events);
         Ok(())
-    }
-}
-
-/// A duplicate reports its earlier outcome marked `skipped`; when that outcome was a still-open
-/// manual conflict, the device must treat it as the conflict it is (the answer announcing it
-/// was lost), not as an acknowledgement.
-fn reopen_manual_duplicate(result: &mut ChangeResult) {
-    let open_manual = result.conflict_id.is_some()
-        && result.strategy == Some(Strategy::Manual)
-        && result.winner == Some(crate::Winner::Server);
-    if result.status == ResultStatus::Skipped && open_manual {
-        result.status = ResultStatus::Conflict;
     }
 }

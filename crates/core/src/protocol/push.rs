@@ -89,3 +89,14 @@ pub struct ChangeResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<ServerRecord>,
 }
+
+impl ChangeResult {
+    /// True when this result announces a manual conflict still waiting for a person: a
+    /// `conflict`, or a `skipped` duplicate repeating one (its first answer was lost).
+    pub fn is_open_manual_conflict(&self) -> bool {
+        matches!(self.status, ResultStatus::Conflict | ResultStatus::Skipped)
+            && self.conflict_id.is_some()
+            && self.strategy == Some(Strategy::Manual)
+            && self.winner == Some(Winner::Server)
+    }
+}

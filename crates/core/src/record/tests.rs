@@ -216,3 +216,39 @@ fn pulled_versions_replace_older_synced_ones_and_tombstones_remove() {
     assert_eq!(same, Some(after.clone()));
     assert!(LocalRecord::apply_pulled(Some(after), &server(3, Value::Null), 9).is_none());
 }
+
+#[test]
+fn an_edit_during_a_lost_conflict_keeps_its_base() {
+    let r = LocalRecord::write(
+        Some(synced(1, json!({"a": 1}))),
+        "r",
+        Some(obj(json!({"a": 2}))),
+        edit(5),
+    );
+    let newer = LocalRecord::write(Some(r), "r", Some(obj(json!({"a": 3}))), edit(6));
+    let mut res = result("c5", ResultStatus::Conflict, Some(3));
+    res.strategy = Some(Strategy::NewestWins);
+    res.winner = Some(Winner::Server);
+    res.record = Some(server(3, json!({"a": 9})));
+    let after = newer.acknowledge(&res, 9).unwrap();
+    // It never saw version 3, so it must meet it through the strategy, not overwrite it.
+    assert_eq!(after.to_change("dev").unwrap().base_version, Some(1));
+    assert_eq!(after.data, obj(json!({"a": 3})));
+}
+
+#[test]
+fn a_duplicate_of_an_open_manual_conflict_is_that_conflict() {
+    let r = LocalRecord::write(
+        Some(synced(1, json!({"a": 1}))),
+        "r",
+        Some(obj(json!({"a": 2}))),
+        edit(5),
+    );
+    let mut res = result("c5", ResultStatus::Skipped, Some(3));
+    res.reason = Some("duplicate".into());
+    res.strategy = Some(Strategy::Manual);
+    res.winner = Some(Winner::Server);
+    res.conflict_id = Some("k1".into());
+    let after = r.acknowledge(&res, 9).unwrap();
+    assert_eq!(after.sync.status, SyncStatus::Conflict);
+}
