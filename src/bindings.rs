@@ -1,6 +1,6 @@
 //! The JS API: the exported `FerrySync` class. Each method converts its input, forwards to
-//! [`Inner`] or the store, and converts the result. Methods take `&self` and clone the `Rc`
-//! before awaiting, so concurrent calls from JS never alias a `&mut`.
+//! `Inner` (the open database's state) or the store, and converts the result. Methods take
+//! `&self` and clone the `Rc` before awaiting, so concurrent calls from JS never alias a `&mut`.
 //!
 //! The sync methods live in their own `#[wasm_bindgen] impl FerrySync` block in `sync.rs`.
 

@@ -2,7 +2,7 @@
 //! `idb.js` ([MDN: IndexedDB](https://developer.mozilla.org/en-US/docs/Web/API/IndexedDB_API)).
 //!
 //! Writes are issued without awaiting each request: a failed request aborts its transaction
-//! (IndexedDB's default), so awaiting [`finish`] (the `complete` event) is enough to know that
+//! (IndexedDB's default), so awaiting [`commit`] (the `complete` event) is enough to know that
 //! every request succeeded and is durable. Only reads, whose results are needed, are awaited.
 
 use js_sys::{Array, Function, Promise};
