@@ -8,6 +8,7 @@
 mod postgres;
 mod sql;
 mod sql_impl;
+mod sql_push;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

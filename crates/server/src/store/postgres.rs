@@ -50,6 +50,21 @@ impl PgStore {
             .await?;
         Ok(seq)
     }
+
+    /// `n` sequence numbers, ascending, with one statement (not necessarily consecutive).
+    async fn next_seqs(tx: &mut Transaction<'static, Postgres>, n: usize) -> Result<Vec<i64>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT nextval('change_seq') FROM generate_series(1, $1::BIGINT)")
+                .bind(i64::try_from(n).unwrap_or(i64::MAX))
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut seqs: Vec<i64> = rows.into_iter().map(|(seq,)| seq).collect();
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
 }
 
 super::sql::impl_change_store!(

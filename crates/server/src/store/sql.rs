@@ -68,7 +68,7 @@ macro_rules! impl_change_store {
             use ferrysync_core::conflict::{decide, Decision, RecordState, Winner};
             use ferrysync_core::protocol::{
                 Change, ChangeResult, ConflictEntry, ConflictStatus, DeviceHealth, DeviceStatus,
-                Resolution, ResultStatus, ServerRecord,
+                Resolution, ServerRecord,
             };
             use ferrysync_core::{CollectionPolicy, HlcClock};
             use serde_json::Value;
@@ -79,6 +79,7 @@ macro_rules! impl_change_store {
             use crate::store::sql::{
                 enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS, RECORD_COLUMNS,
             };
+            use crate::store::sql_push::{placeholders, MAX_BINDS};
             use crate::store::{ChangeStore, PullPage, PullQuery, PushItem};
             use crate::time::{rfc3339, unix_millis};
 
@@ -159,90 +160,6 @@ macro_rules! impl_change_store {
                 Ok(())
             }
 
-            #[allow(clippy::too_many_arguments)]
-            async fn log_conflict(
-                tx: &mut Tx,
-                user: &str,
-                collection: &str,
-                current: &RecordState,
-                change: &Change,
-                note: &ferrysync_core::conflict::ConflictNote,
-                now: i64,
-            ) -> Result<String> {
-                let id = uuid::Uuid::new_v4().to_string();
-                let status = if note.open { ConflictStatus::Open } else { ConflictStatus::Auto };
-                sqlx::query(
-                    "INSERT INTO conflicts (id, user_id, collection, record_id, strategy, winner, status, \
-                     server_version, server_data, client_change, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&id)
-                .bind(user)
-                .bind(collection)
-                .bind(&change.id)
-                .bind(enum_text(note.strategy))
-                .bind(enum_text(note.winner))
-                .bind(enum_text(status))
-                .bind(current.version as i64)
-                .bind(to_column(&current.data))
-                .bind(to_column(change))
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-                Ok(id)
-            }
-
-            /// Applies one change; the caller has checked it is not a duplicate.
-            async fn apply(tx: &mut Tx, user: &str, item: &PushItem, now: i64) -> Result<ChangeResult> {
-                let PushItem { collection, change, policy } = item;
-                let current = load_record(tx, user, collection, &change.id).await?;
-                let mut result = ChangeResult {
-                    collection: collection.clone(),
-                    id: change.id.clone(),
-                    change_id: change.change_id.clone(),
-                    status: ResultStatus::Applied,
-                    version: None,
-                    reason: None,
-                    message: None,
-                    strategy: None,
-                    winner: None,
-                    conflict_id: None,
-                    record: None,
-                };
-                match decide(current.as_ref(), change, policy) {
-                    Decision::Write { state, conflict } => {
-                        write_record(tx, user, collection, &change.id, &state, now).await?;
-                        result.version = Some(state.version);
-                        let asked = if change.deleted { Value::Null } else { change.data.clone() };
-                        if let (Some(note), Some(current)) = (conflict, current.as_ref()) {
-                            let id = log_conflict(tx, user, collection, current, change, &note, now).await?;
-                            result.status = ResultStatus::Conflict;
-                            result.strategy = Some(note.strategy);
-                            result.winner = Some(note.winner);
-                            result.conflict_id = Some(id);
-                            result.record = Some(server_record(collection, &change.id, &state, now));
-                        } else if state.data != asked {
-                            // A field policy changed the data: the device must see what was stored.
-                            result.record = Some(server_record(collection, &change.id, &state, now));
-                        }
-                    }
-                    Decision::Keep { conflict } => {
-                        let current = current.ok_or_else(|| {
-                            ApiError::Internal("decide kept a record that does not exist".to_owned())
-                        })?;
-                        let id = log_conflict(tx, user, collection, &current, change, &conflict, now).await?;
-                        let updated_at = record_time(tx, user, collection, &change.id).await?;
-                        result.status = ResultStatus::Conflict;
-                        result.version = Some(current.version);
-                        result.strategy = Some(conflict.strategy);
-                        result.winner = Some(conflict.winner);
-                        result.conflict_id = Some(id);
-                        result.record = Some(server_record(collection, &change.id, &current, updated_at));
-                    }
-                }
-                Ok(result)
-            }
-
             async fn record_time(tx: &mut Tx, user: &str, collection: &str, id: &str) -> Result<i64> {
                 let row = sqlx::query(
                     "SELECT updated_at FROM records WHERE user_id = $1 AND collection = $2 AND id = $3",
@@ -281,6 +198,7 @@ macro_rules! impl_change_store {
                 Ok(())
             }
 
+            crate::store::sql_push::impl_push_batch!($store);
             crate::store::sql_impl::impl_trait!($store, $db, $migrator);
         }
     };

@@ -52,31 +52,7 @@ macro_rules! impl_trait {
                 let mut tx: Tx = self.pool.begin().await?;
                 <$store>::lock_user(&mut tx, user).await?;
                 touch_device(&mut tx, user, device, now, None).await?;
-                let mut results = Vec::with_capacity(items.len());
-                for item in &items {
-                    let earlier = sqlx::query(
-                        "SELECT result FROM processed_changes WHERE user_id = $1 AND change_id = $2",
-                    )
-                    .bind(user)
-                    .bind(&item.change.change_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(row) = earlier {
-                        let mut result: ChangeResult = from_column(&row.try_get::<String, _>("result")?, false)?;
-                        result.status = ResultStatus::Skipped;
-                        result.reason = Some("duplicate".to_owned());
-                        results.push(result);
-                        continue;
-                    }
-                    let result = apply(&mut tx, user, item, now).await?;
-                    sqlx::query("INSERT INTO processed_changes (user_id, change_id, result) VALUES ($1, $2, $3)")
-                        .bind(user)
-                        .bind(&item.change.change_id)
-                        .bind(to_column(&result))
-                        .execute(&mut *tx)
-                        .await?;
-                    results.push(result);
-                }
+                let results = push_batch(&mut tx, user, &items, now).await?;
                 tx.commit().await?;
                 Ok(results)
             }

@@ -52,6 +52,21 @@ impl SqliteStore {
                 .await?;
         Ok(seq)
     }
+
+    /// `n` consecutive sequence numbers, ascending, with one statement.
+    async fn next_seqs(tx: &mut Transaction<'static, Sqlite>, n: usize) -> Result<Vec<i64>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let count = i64::try_from(n).unwrap_or(i64::MAX);
+        let (last,): (i64,) = sqlx::query_as(
+            "UPDATE seq_counter SET value = value + $1 WHERE id = 1 RETURNING value",
+        )
+        .bind(count)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok((last - count + 1..=last).collect())
+    }
 }
 
 super::sql::impl_change_store!(
