@@ -6,6 +6,7 @@
 //! explicitly, because IndexedDB would otherwise commit the requests that did succeed.
 
 pub mod app;
+pub mod batch;
 pub mod clock;
 pub mod idb;
 pub mod objects;
@@ -13,7 +14,6 @@ pub mod row;
 pub mod schema;
 
 use std::cell::{Ref, RefCell};
-use std::collections::HashMap;
 use std::fmt::Display;
 
 use ferrysync_core::engine::{META_HLC, META_SEQ};
@@ -124,7 +124,7 @@ impl LocalStore for IndexedDb {
             }
         }
         let tx = self.transaction(&stores, true)?;
-        match update_in(&tx, keys, meta, f).await {
+        match batch::update(&tx, keys, meta, f).await {
             Ok(written) => idb::commit(&tx).await.map(|()| written),
             Err(e) => idb::abort(&tx, e),
         }
@@ -221,34 +221,16 @@ impl IndexedDb {
             None => index.get_all(),
         })
         .await?;
-        let entries: Vec<Entry> = values
-            .iter()
-            .map(row::from_js)
-            .collect::<Result<Vec<Entry>>>()?
+        let entries: Vec<Entry> = batch::decode::<Entry>(&values)?
             .into_iter()
+            .flatten()
             .filter(|e| only.is_none_or(|c| c == e.c))
             .collect();
-        let live = |e: &Entry| !e.deleted && self.schema.contains_key(&e.c);
-        let rows = idb::each(entries.iter().map(|e| {
-            // A tombstone has no row; a collection the schema lacks is not in the transaction.
-            let request = live(e)
-                .then(|| idb::store(&tx, &e.c).map(|s| idb::get(s.get(&e.id.as_str().into()))));
-            async move {
-                match request {
-                    Some(row) => row?.await,
-                    None => Ok(None),
-                }
-            }
-        }))
-        .await?;
-        let mut records = Vec::with_capacity(entries.len());
-        for (entry, row) in entries.into_iter().zip(rows) {
-            let (collection, id) = (entry.c.clone(), entry.id.clone());
-            if let Some(record) = record_of(&id, row, Some(entry))? {
-                records.push((collection, record));
-            }
-        }
-        Ok(records)
+        // A tombstone has no row; a collection the schema lacks is not in the transaction.
+        batch::records_of(&tx, entries, |e| {
+            !e.deleted && self.schema.contains_key(&e.c)
+        })
+        .await
     }
 }
 
@@ -272,50 +254,6 @@ pub fn read_pair(
         let entry = entry.await?.map(row::from_js::<Entry>).transpose()?;
         Ok((row, entry))
     }
-}
-
-async fn update_in(
-    tx: &IdbTransaction,
-    keys: &[Key],
-    meta: &[(&str, Value)],
-    f: &mut UpdateFn<'_>,
-) -> Result<Vec<Option<LocalRecord>>> {
-    let pairs = idb::each(keys.iter().map(|(c, id)| read_pair(tx, c, id))).await?;
-    // A key listed twice sees its own earlier result, as in one sequential pass.
-    let mut current: HashMap<&Key, Option<LocalRecord>> = HashMap::new();
-    let mut written = Vec::with_capacity(keys.len());
-    for (key, (row, entry)) in keys.iter().zip(pairs) {
-        let old = match current.remove(key) {
-            Some(seen) => seen,
-            None => record_of(&key.1, row, entry)?,
-        };
-        let next = f(key, old);
-        current.insert(key, next.clone());
-        written.push(next);
-    }
-    // Requests are issued without awaiting each: a failed one aborts the transaction, which
-    // the commit then reports.
-    let outbox = idb::store(tx, OUTBOX)?;
-    for (key, next) in current {
-        let (collection, id) = key;
-        let rows = idb::store(tx, collection)?;
-        let entry = next
-            .as_ref()
-            .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), r.deleted));
-        idb::thrown(match next.as_ref().filter(|r| !r.deleted) {
-            Some(record) => rows.put(&row::row_of(record)?),
-            None => rows.delete(&id.into()),
-        })?;
-        idb::thrown(match entry {
-            Some(entry) => outbox.put(&row::to_js(&entry)?),
-            None => outbox.delete(&entry_key(collection, id).into()),
-        })?;
-    }
-    let meta_store = idb::store(tx, META)?;
-    for (key, value) in meta {
-        idb::thrown(meta_store.put_with_key(&row::to_js(value)?, &(*key).into()))?;
-    }
-    Ok(written)
 }
 
 /// Maps an IndexedDB failure to a [`StoreError`] by its `DOMException` name.

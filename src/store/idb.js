@@ -67,3 +67,41 @@ export function open(name, version, upgrade, graceMs) {
 export function remove(name) {
   return settle(indexedDB.deleteDatabase(name));
 }
+
+/**
+ * Issues `store(names[i]).get(keys[i])` for every i at once and resolves with the results in
+ * order (`undefined` where a key is absent): one promise for the lot, since requests of one
+ * transaction complete in the order they were made. Rejects with the first failure.
+ */
+export function getMany(tx, names, keys) {
+  return new Promise((ok, fail) => {
+    const out = new Array(keys.length);
+    if (keys.length === 0) return ok(out);
+    const stores = new Map();
+    let left = keys.length;
+    for (let i = 0; i < keys.length; i++) {
+      let store = stores.get(names[i]);
+      if (!store) stores.set(names[i], store = tx.objectStore(names[i]));
+      const request = store.get(keys[i]);
+      request.onsuccess = () => { out[i] = request.result; if (--left === 0) ok(out); };
+      request.onerror = () => fail(request.error);
+    }
+  });
+}
+
+/** JSON text of `value` (`undefined` entries of an array become `null`), or `undefined` when
+ * it has no JSON form (a BigInt, a cycle): the caller then converts value by value. */
+export function toJson(value) {
+  try { return JSON.stringify(value); } catch { return undefined; }
+}
+
+/** Puts every value of the JSON array `json` into `store`, without awaiting each request (a
+ * failed one aborts the transaction, which its commit reports). */
+export function putJson(store, json) {
+  for (const value of JSON.parse(json)) store.put(value);
+}
+
+/** Deletes every key of `keys` from `store`, without awaiting each request. */
+export function deleteAll(store, keys) {
+  for (const key of keys) store.delete(key);
+}

@@ -1,0 +1,258 @@
+//! The engine's batch reads and writes ([`LocalStore::update`](ferrysync_core::store::LocalStore)
+//! and the outbox), hundreds of rows at a time. Per batch, all reads are issued at once and
+//! awaited as one promise, and rows cross the wasm boundary as one JSON text each way
+//! (`JSON.stringify` / `JSON.parse` in the page, serde_json in Rust), which is several times
+//! cheaper than converting every field of every row with serde-wasm-bindgen. A value that has no
+//! JSON form (a BigInt the app stored) falls back to that per-value conversion. Writes are
+//! issued without awaiting each: a failed one aborts the transaction and its commit says so.
+
+use std::collections::HashMap;
+
+use ferrysync_core::record::{LocalRecord, SyncMeta};
+use ferrysync_core::store::{Key, Result, UpdateFn};
+use js_sys::{Array, Promise};
+use serde::de::DeserializeOwned;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbObjectStore, IdbTransaction};
+
+use super::row::{self, entry_key, Entry, SYNC};
+use super::schema::{META, OUTBOX};
+use super::{idb, js_store_error};
+
+#[wasm_bindgen(module = "/src/store/idb.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = getMany)]
+    fn get_many(tx: &IdbTransaction, names: &Array, keys: &Array) -> Promise;
+    #[wasm_bindgen(js_name = toJson)]
+    fn to_json(value: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = putJson, catch)]
+    fn put_json(store: &IdbObjectStore, json: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = deleteAll, catch)]
+    fn delete_all(store: &IdbObjectStore, keys: &Array) -> Result<(), JsValue>;
+}
+
+/// Issues one `get` per `(store, key)` now; the future yields the decoded values in order.
+fn read<T: DeserializeOwned>(
+    tx: &IdbTransaction,
+    gets: impl Iterator<Item = (JsValue, JsValue)>,
+) -> impl std::future::Future<Output = Result<Vec<Option<T>>>> {
+    let (names, keys): (Array, Array) = {
+        let (names, keys) = (Array::new(), Array::new());
+        for (name, key) in gets {
+            names.push(&name);
+            keys.push(&key);
+        }
+        (names, keys)
+    };
+    let promise = get_many(tx, &names, &keys);
+    async move {
+        let values: Array = JsFuture::from(promise)
+            .await
+            .map_err(|e| js_store_error(&e))?
+            .unchecked_into();
+        decode(&values)
+    }
+}
+
+/// Decodes an array of stored values (`undefined` = absent), as JSON when it has that form.
+pub fn decode<T: DeserializeOwned>(values: &Array) -> Result<Vec<Option<T>>> {
+    if let Some(text) = to_json(values) {
+        return serde_json::from_str(&text)
+            .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()));
+    }
+    values
+        .iter()
+        .map(|v| (!v.is_undefined()).then(|| row::from_js(v)).transpose())
+        .collect()
+}
+
+/// Joins a decoded row and entry into a record (see [`row::record_of`]).
+fn record_from(
+    id: &str,
+    row: Option<Map<String, Value>>,
+    entry: Option<Entry>,
+) -> Result<Option<LocalRecord>> {
+    let (data, row_sync) = match row {
+        Some(mut data) => {
+            let sync = data.remove(SYNC).unwrap_or(Value::Null);
+            let sync: SyncMeta = serde_json::from_value(sync)
+                .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))?;
+            data.remove("id");
+            (data, Some(sync))
+        }
+        None => (Map::new(), None),
+    };
+    Ok(match (entry, row_sync) {
+        (Some(e), _) => Some(LocalRecord {
+            id: e.id,
+            data,
+            deleted: e.deleted,
+            sync: e.sync,
+            pending: e.pending,
+        }),
+        (None, Some(sync)) => Some(LocalRecord {
+            id: id.to_owned(),
+            data,
+            deleted: false,
+            sync,
+            pending: None,
+        }),
+        (None, None) => None,
+    })
+}
+
+/// A live record's row as the app reads it: its fields, `id` and `_sync`.
+struct RowOut<'a>(&'a LocalRecord);
+
+impl Serialize for RowOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let record = self.0;
+        let mut map = s.serialize_map(Some(record.data.len() + 2))?;
+        for (k, v) in record.data.iter().filter(|(k, _)| *k != "id" && *k != SYNC) {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("id", &record.id)?;
+        map.serialize_entry(SYNC, &record.sync)?;
+        map.end()
+    }
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))
+}
+
+/// The records (row and outbox entry joined) at `keys`, read inside `tx`, with whether each
+/// had a row and an entry.
+async fn read_records(
+    tx: &IdbTransaction,
+    keys: &[Key],
+) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
+    let outbox = JsValue::from_str(OUTBOX);
+    let rows = read::<Map<String, Value>>(
+        tx,
+        keys.iter()
+            .map(|(c, id)| (JsValue::from_str(c), JsValue::from_str(id))),
+    );
+    let entries = read::<Entry>(
+        tx,
+        keys.iter()
+            .map(|(c, id)| (outbox.clone(), JsValue::from_str(&entry_key(c, id)))),
+    );
+    let (rows, entries) = (rows.await?, entries.await?);
+    keys.iter()
+        .zip(rows.into_iter().zip(entries))
+        .map(|((_, id), (row, entry))| {
+            let (had_row, had_entry) = (row.is_some(), entry.is_some());
+            Ok((record_from(id, row, entry)?, had_row, had_entry))
+        })
+        .collect()
+}
+
+/// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
+pub async fn update(
+    tx: &IdbTransaction,
+    keys: &[Key],
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Vec<Option<LocalRecord>>> {
+    let read = read_records(tx, keys).await?;
+    // A key listed twice sees its own earlier result, as in one sequential pass; `stored` says
+    // whether a row and an entry exist on disk, so only those are deleted.
+    let mut current: HashMap<&Key, (Option<LocalRecord>, bool, bool)> = HashMap::new();
+    let mut order: Vec<&Key> = Vec::new();
+    let mut written = Vec::with_capacity(keys.len());
+    for (key, (record, had_row, had_entry)) in keys.iter().zip(read) {
+        let (old, had_row, had_entry) = match current.remove(key) {
+            Some(seen) => seen,
+            None => {
+                order.push(key);
+                (record, had_row, had_entry)
+            }
+        };
+        let next = f(key, old);
+        written.push(next.clone());
+        current.insert(key, (next, had_row, had_entry));
+    }
+    let mut puts: HashMap<&str, Vec<RowOut<'_>>> = HashMap::new();
+    let mut deletes: HashMap<&str, Array> = HashMap::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let entry_deletes = Array::new();
+    for key in order {
+        let (collection, id) = key;
+        let Some((next, had_row, had_entry)) = current.get(key) else {
+            continue;
+        };
+        match next.as_ref().filter(|r| !r.deleted) {
+            Some(record) => puts.entry(collection).or_default().push(RowOut(record)),
+            None if *had_row => {
+                deletes
+                    .entry(collection)
+                    .or_insert_with(Array::new)
+                    .push(&id.into());
+            }
+            None => {}
+        }
+        let entry = next
+            .as_ref()
+            .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), r.deleted));
+        match entry {
+            Some(entry) => entries.push(entry),
+            None if *had_entry => {
+                entry_deletes.push(&entry_key(collection, id).into());
+            }
+            None => {}
+        }
+    }
+    for (collection, rows) in &puts {
+        idb::thrown(put_json(&idb::store(tx, collection)?, &json(rows)?))?;
+    }
+    for (collection, ids) in &deletes {
+        idb::thrown(delete_all(&idb::store(tx, collection)?, ids))?;
+    }
+    let outbox = idb::store(tx, OUTBOX)?;
+    if !entries.is_empty() {
+        idb::thrown(put_json(&outbox, &json(&entries)?))?;
+    }
+    if entry_deletes.length() > 0 {
+        idb::thrown(delete_all(&outbox, &entry_deletes))?;
+    }
+    let meta_store = idb::store(tx, META)?;
+    for (key, value) in meta {
+        idb::thrown(meta_store.put_with_key(&row::to_js(value)?, &(*key).into()))?;
+    }
+    Ok(written)
+}
+
+/// The rows of `entries` (none for a tombstone or a collection `live` rejects), read inside `tx`
+/// and joined with their entries into records.
+pub async fn records_of(
+    tx: &IdbTransaction,
+    entries: Vec<Entry>,
+    live: impl Fn(&Entry) -> bool,
+) -> Result<Vec<(String, LocalRecord)>> {
+    let wanted: Vec<bool> = entries.iter().map(&live).collect();
+    let rows = read::<Map<String, Value>>(
+        tx,
+        entries
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| **w)
+            .map(|(e, _)| (JsValue::from_str(&e.c), JsValue::from_str(&e.id))),
+    )
+    .await?;
+    let mut rows = rows.into_iter();
+    let mut records = Vec::with_capacity(entries.len());
+    for (entry, wanted) in entries.into_iter().zip(wanted) {
+        let row = if wanted { rows.next().flatten() } else { None };
+        let (collection, id) = (entry.c.clone(), entry.id.clone());
+        if let Some(record) = record_from(&id, row, Some(entry))? {
+            records.push((collection, record));
+        }
+    }
+    Ok(records)
+}
