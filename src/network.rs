@@ -21,7 +21,7 @@ use std::rc::{Rc, Weak};
 use ferrysync_core::engine::{Config, Engine, RecordEvent, Status, SyncReport};
 use ferrysync_core::{CollectionPolicy, LocalStore, Retry, Strategy};
 use js_sys::{Function, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
@@ -47,8 +47,8 @@ pub(crate) const DEFAULT_INTERVAL_MS: u32 = 300_000;
 /// The engine as the browser runs it.
 pub(crate) type BrowserEngine = Engine<Rc<IndexedDb>, HttpTransport, JsClock>;
 
-/// What one tab tells the others.
-#[derive(Debug, Serialize, Deserialize)]
+/// What one tab tells the others: `{ kind: "changed" | "records" | "status", … }`.
+#[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 enum Message {
     /// A local write: the leader should schedule a cycle.
@@ -353,7 +353,7 @@ impl SyncDriver {
     }
 
     fn receive(self: &Rc<Self>, data: JsValue) {
-        let Ok(message) = serde_wasm_bindgen::from_value::<Message>(data) else {
+        let Some(message) = Message::from_js(&data) else {
             return;
         };
         match message {
@@ -418,6 +418,24 @@ impl SyncDriver {
             if let Ok(request) = request.dyn_into::<Function>() {
                 let _ = request.call2(&locks, &name, &granted);
             }
+        }
+    }
+}
+
+impl Message {
+    /// Reads a message another tab posted. By hand rather than derived: an internally tagged
+    /// enum deserializes through serde's buffering `Content`, about 10 KB of wasm.
+    fn from_js(data: &JsValue) -> Option<Self> {
+        let field = |name: &str| Reflect::get(data, &JsValue::from_str(name)).ok();
+        match field("kind")?.as_string()?.as_str() {
+            "changed" => Some(Self::Changed),
+            "records" => serde_wasm_bindgen::from_value(field("keys")?)
+                .ok()
+                .map(|keys| Self::Records { keys }),
+            "status" => serde_wasm_bindgen::from_value(field("status")?)
+                .ok()
+                .map(|status| Self::Status { status }),
+            _ => None,
         }
     }
 }

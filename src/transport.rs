@@ -1,5 +1,11 @@
-//! [`HttpTransport`]: core's [`Transport`] port over `fetch` (gloo-net), with a bearer token
+//! [`HttpTransport`]: core's [`Transport`] port over
+//! [`fetch`](https://developer.mozilla.org/en-US/docs/Web/API/Window/fetch), with a bearer token
 //! that is fetched again once from the app's `getToken` after a 401.
+//!
+//! Bodies cross the wasm boundary as JSON text read and written by serde_json, as the store's
+//! batches do (one JSON path in the package, and far cheaper for a page of records than a
+//! field-by-field conversion). Only the typed ends are generic; the request itself is one
+//! non-generic function for every endpoint (no HTTP crate: a few `web-sys` calls).
 
 use std::cell::RefCell;
 
@@ -8,12 +14,12 @@ use ferrysync_core::protocol::{
     ResolveResponse,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
-use gloo_net::http::Request;
 use js_sys::{Function, Promise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 /// Talks to a ferrysync server at `base_url`.
 pub struct HttpTransport {
@@ -52,7 +58,18 @@ impl HttpTransport {
         true
     }
 
+    /// Posts `body` to `path` and reads the answer as `A`: the typed half, thin per endpoint.
     async fn post<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
+        let body = serde_json::to_string(body)
+            .map_err(|e| TransportError::InvalidResponse(format!("encoding request: {e}")))?;
+        let text = self.post_json(path, &body).await?;
+        serde_json::from_str(&text).map_err(|e| TransportError::InvalidResponse(e.to_string()))
+    }
+
+    /// Posts the JSON text `body`, refreshing the token once after a 401; the answer's text.
+    /// One body for every endpoint, so the async code is instantiated once.
+    #[inline(never)]
+    async fn post_json(&self, path: &str, body: &str) -> Result<String> {
         if self.token.borrow().is_none() {
             self.refresh_token().await;
         }
@@ -64,34 +81,55 @@ impl HttpTransport {
         }
     }
 
-    async fn send<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
-        let url = format!("{}{path}", self.base_url);
-        let token = self.token.borrow().clone().unwrap_or_default();
-        let request = Request::post(&url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .json(body)
-            .map_err(|e| TransportError::InvalidResponse(format!("encoding request: {e}")))?;
-        let response = request
-            .send()
-            .await
-            .map_err(|e| TransportError::Network(e.to_string()))?;
-        if response.ok() {
-            return response
-                .json::<A>()
+    /// One request; a non-success answer is classified by its status, error body and
+    /// `Retry-After`.
+    async fn send(&self, path: &str, body: &str) -> Result<String> {
+        let response = self.fetch(path, body).await.map_err(|e| {
+            TransportError::Network(
+                e.dyn_ref::<js_sys::Error>()
+                    .map_or_else(|| "fetch failed".to_owned(), |e| e.to_string().into()),
+            )
+        })?;
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise)
                 .await
-                .map_err(|e| TransportError::InvalidResponse(e.to_string()));
+                .ok()
+                .and_then(|t| t.as_string()),
+            Err(_) => None,
+        };
+        if response.ok() {
+            return text
+                .ok_or_else(|| TransportError::InvalidResponse("unreadable body".to_owned()));
         }
         let retry_after = response
             .headers()
             .get("Retry-After")
+            .ok()
+            .flatten()
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|secs| secs.saturating_mul(1000));
-        let body = response.json::<ErrorBody>().await.ok();
+        let error = text.and_then(|body| serde_json::from_str::<ErrorBody>(&body).ok());
         Err(TransportError::from_status(
             response.status(),
-            body,
+            error,
             retry_after,
         ))
+    }
+
+    /// `fetch(base_url + path, { method: "POST", headers, body })`.
+    async fn fetch(&self, path: &str, body: &str) -> Result<Response, JsValue> {
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let headers = Headers::new()?;
+        headers.set("Content-Type", "application/json")?;
+        let token = self.token.borrow().clone().unwrap_or_default();
+        headers.set("Authorization", &format!("Bearer {token}"))?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(body));
+        let url = format!("{}{path}", self.base_url);
+        let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await?;
+        response.dyn_into::<Response>()
     }
 }
 
