@@ -32,6 +32,9 @@ impl PgStore {
     }
 
     /// Writers are serialized per user inside the database instead.
+    /// The bind parameter mark of generated multi-row statements: `$NNN`.
+    const PARAM: char = '$';
+
     async fn write_guard(&self) -> Option<()> {
         None
     }

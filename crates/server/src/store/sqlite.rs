@@ -36,6 +36,9 @@ impl SqliteStore {
         })
     }
 
+    /// The bind parameter mark of generated multi-row statements: positional `?` (see `sql_push::placeholders`).
+    const PARAM: char = '?';
+
     async fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
         Some(self.writer.lock().await)
     }
