@@ -327,23 +327,25 @@ impl SyncDriver {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let mut by_collection: BTreeMap<&str, Vec<_>> = BTreeMap::new();
-        for e in events {
-            by_collection
-                .entry(e.collection.as_str())
-                .or_default()
-                .push((e.id.clone(), e.record.clone()));
-        }
-        for (collection, records) in by_collection {
-            // Building the JS rows costs more than the sync itself when nobody listens.
-            let listened = inner
+        // Building the JS rows (and even cloning the records) costs more than the sync itself
+        // when nobody listens, so only listened collections are collected.
+        let listened = |collection: &str| {
+            inner
                 .subscribers
                 .borrow()
                 .iter()
-                .any(|s| s.collection == collection);
-            if listened {
-                let _ = inner.notify_records(collection, &records);
+                .any(|s| s.collection == collection)
+        };
+        let mut by_collection: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        for e in events {
+            if let Some(records) = by_collection.get_mut(e.collection.as_str()) {
+                records.push((e.id.clone(), e.record.clone()));
+            } else if listened(&e.collection) {
+                by_collection.insert(&e.collection, vec![(e.id.clone(), e.record.clone())]);
             }
+        }
+        for (collection, records) in by_collection {
+            let _ = inner.notify_records(collection, &records);
         }
         let keys = events
             .iter()
