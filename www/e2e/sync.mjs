@@ -61,14 +61,18 @@ async function until(page, fn, arg, timeout = 20_000) {
 }
 const count = (page) => page.evaluate(() => window.db.count("todos"));
 
+let passed = 0;
+let failed = 0;
 async function test(name, body) {
   const start = Date.now();
   try {
     await body();
+    passed++;
     console.log(`ok   ${name} (${Date.now() - start} ms)`);
   } catch (e) {
+    failed++;
     console.log(`FAIL ${name}`);
-    throw e;
+    console.error(e);
   }
 }
 
@@ -155,3 +159,5 @@ try {
   for (const ctx of contexts) await ctx.close().catch(() => {});
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 }
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
