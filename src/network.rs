@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use ferrysync_core::engine::{Config, Engine, RecordEvent, Status, SyncReport};
-use ferrysync_core::{CollectionPolicy, LocalStore, Retry, Strategy};
+use ferrysync_core::{CollectionPolicy, Retry, Strategy};
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -33,10 +33,12 @@ use crate::clock::JsClock;
 use crate::store::IndexedDb;
 use crate::transport::HttpTransport;
 use crate::{Error, Result};
+use channel::Message;
 use locks::{lock_manager, with_lock};
 
 pub(crate) use locks::sleep;
 
+mod channel;
 mod locks;
 
 /// Delay between a local write and the cycle that pushes it (writes in a burst share one).
@@ -46,18 +48,6 @@ pub(crate) const DEFAULT_INTERVAL_MS: u32 = 300_000;
 
 /// The engine as the browser runs it.
 pub(crate) type BrowserEngine = Engine<Rc<IndexedDb>, HttpTransport, JsClock>;
-
-/// What one tab tells the others: `{ kind: "changed" | "records" | "status", … }`.
-#[derive(Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-enum Message {
-    /// A local write: the leader should schedule a cycle.
-    Changed,
-    /// A cycle changed these records.
-    Records { keys: Vec<(String, String)> },
-    /// The status after (or at the start of) a cycle.
-    Status { status: Status },
-}
 
 /// A window event listener kept alive while registered.
 type Listener = Closure<dyn FnMut()>;
@@ -271,13 +261,6 @@ impl SyncDriver {
         });
     }
 
-    fn post(&self, message: &Message) {
-        let (Some(channel), Ok(value)) = (&self.channel, to_js(message)) else {
-            return;
-        };
-        let _ = channel.post_message(&value);
-    }
-
     /// Window events, the tab channel and the engine's record events.
     fn listen(self: &Rc<Self>) {
         if let Some(window) = web_sys::window() {
@@ -354,47 +337,6 @@ impl SyncDriver {
         self.post(&Message::Records { keys });
     }
 
-    fn receive(self: &Rc<Self>, data: JsValue) {
-        let Some(message) = Message::from_js(&data) else {
-            return;
-        };
-        match message {
-            Message::Changed => {
-                self.refresh_soon();
-                if self.leader.get() {
-                    self.schedule(DEBOUNCE_MS);
-                }
-            }
-            Message::Status { status } => {
-                self.engine.adopt_cycle_status(&status);
-                self.refresh_soon();
-            }
-            Message::Records { keys } => {
-                let this = self.clone();
-                spawn_local(async move { this.reread(keys).await });
-            }
-        }
-    }
-
-    /// Another tab's cycle changed `keys`: read them and tell this tab's subscribers.
-    async fn reread(self: &Rc<Self>, keys: Vec<(String, String)>) {
-        let Some(inner) = self.inner.upgrade() else {
-            return;
-        };
-        let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
-        for (collection, id) in keys {
-            let record = inner.store.get(&collection, &id).await.ok().flatten();
-            by_collection
-                .entry(collection)
-                .or_default()
-                .push((id, record));
-        }
-        for (collection, records) in by_collection {
-            let _ = inner.notify_records(&collection, &records);
-        }
-        self.refresh_soon();
-    }
-
     /// Waits for `ferrysync:<db>:leader`; while this tab holds it, it runs automatic cycles.
     fn claim_leadership(self: &Rc<Self>) {
         let Some(locks) = lock_manager() else {
@@ -420,24 +362,6 @@ impl SyncDriver {
             if let Ok(request) = request.dyn_into::<Function>() {
                 let _ = request.call2(&locks, &name, &granted);
             }
-        }
-    }
-}
-
-impl Message {
-    /// Reads a message another tab posted. By hand rather than derived: an internally tagged
-    /// enum deserializes through serde's buffering `Content`, about 10 KB of wasm.
-    fn from_js(data: &JsValue) -> Option<Self> {
-        let field = |name: &str| Reflect::get(data, &JsValue::from_str(name)).ok();
-        match field("kind")?.as_string()?.as_str() {
-            "changed" => Some(Self::Changed),
-            "records" => serde_wasm_bindgen::from_value(field("keys")?)
-                .ok()
-                .map(|keys| Self::Records { keys }),
-            "status" => serde_wasm_bindgen::from_value(field("status")?)
-                .ok()
-                .map(|status| Self::Status { status }),
-            _ => None,
         }
     }
 }

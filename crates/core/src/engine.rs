@@ -16,7 +16,8 @@
 //!    each collection. Each batch's per-change results are applied in **one** store update, and
 //!    only to a record whose pending `changeId` is still the one pushed: a record edited while
 //!    its older version was in flight stays `UNSYNCED` with the newer data, rebased onto the
-//!    version the server assigned. `applied`/`skipped` → `SYNCED`; `rejected` → `REJECTED`
+//!    version the server assigned when it took the pushed data as sent (after a lost conflict
+//!    it keeps its base, so the strategy decides again). `applied`/`skipped` → `SYNCED`; `rejected` → `REJECTED`
 //!    (the others continue); `conflict` → the winner is stored, or `CONFLICT` for `manual`.
 //! 3. **Pull** (second half): pages after the saved cursor until `hasMore` is false; each page
 //!    and the new cursor commit in one store update. A pulled version never overwrites a record
@@ -95,6 +96,7 @@
 //! });
 //! ```
 
+mod config;
 mod conflicts;
 mod local;
 mod pull;
@@ -104,77 +106,23 @@ mod status;
 mod tests;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::conflict::CollectionPolicy;
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
 use crate::record::{LocalRecord, SyncStatus};
 use crate::store::LocalStore;
 use crate::transport::Transport;
 
+pub use config::{
+    Config, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, META_CONFLICTS, META_CURSOR, META_DEVICE_ID,
+    META_HLC, META_LAST_SYNC_AT, META_SEQ,
+};
 pub use conflicts::{Choice, OpenConflict, RejectedChange};
 pub use status::{ErrorInfo, Health, Status, StatusListener, SyncReport};
-
-/// Meta key of this device's id.
-pub const META_DEVICE_ID: &str = "deviceId";
-/// Meta key of the pull cursor.
-pub const META_CURSOR: &str = "cursor";
-/// Meta key of the newest hybrid-logical-clock stamp issued or seen.
-pub const META_HLC: &str = "hlc";
-/// Meta key of the last outbox position handed out.
-pub const META_SEQ: &str = "seq";
-/// Meta key of the open manual conflicts' details (the server's side of each).
-pub const META_CONFLICTS: &str = "conflicts";
-/// Meta key of the end time of the last successful cycle.
-pub const META_LAST_SYNC_AT: &str = "lastSyncAt";
-
-/// Largest batch the protocol allows (push changes and pull page size).
-pub const MAX_BATCH_SIZE: usize = 1000;
-/// Default batch size.
-pub const DEFAULT_BATCH_SIZE: usize = 500;
-
-/// Which collections sync, with which conflict policy, in batches of what size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Every synced collection and its policy (sent with each push).
-    pub collections: BTreeMap<String, CollectionPolicy>,
-    /// Changes per push request and records per pull page, `1..=1000` (clamped).
-    pub batch_size: usize,
-}
-
-impl Config {
-    /// `collections` with the default policy (`newest_wins`) and batch size.
-    pub fn new<I, S>(collections: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Self {
-            collections: collections
-                .into_iter()
-                .map(|c| (c.into(), CollectionPolicy::default()))
-                .collect(),
-            batch_size: DEFAULT_BATCH_SIZE,
-        }
-    }
-
-    /// The same config with `policy` for `collection`.
-    pub fn with_policy(mut self, collection: &str, policy: CollectionPolicy) -> Self {
-        self.collections.insert(collection.to_owned(), policy);
-        self
-    }
-
-    /// The same config with another batch size.
-    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-}
 
 /// A record changed by a pull, an acknowledgement or a resolution; `record` is `None` when the
 /// row was removed (an acknowledged or pulled delete).
