@@ -64,10 +64,8 @@
 //!     async fn push(&self, req: &PushRequest) -> Result<PushResponse> {
 //!         let results = req.changes.iter().flat_map(|(collection, changes)| {
 //!             changes.iter().map(move |c| ChangeResult {
-//!                 collection: collection.clone(), id: c.id.clone(),
-//!                 change_id: c.change_id.clone(), status: ResultStatus::Applied,
-//!                 version: Some(1), reason: None, message: None, strategy: None,
-//!                 winner: None, conflict_id: None, record: None,
+//!                 version: Some(1),
+//!                 ..ChangeResult::new(collection, &c.id, &c.change_id, ResultStatus::Applied)
 //!             })
 //!         });
 //!         Ok(PushResponse { success: true, results: results.collect(), timestamp: String::new() })

@@ -272,7 +272,18 @@ impl LocalRecord {
     pub fn apply_pulled(local: Option<Self>, server: &ServerRecord, now: u64) -> Option<Self> {
         match local {
             Some(local) if local.pending.is_some() => Some(local),
-            Some(local) if local.sync.version.is_some_and(|v| v >= server.version) => Some(local),
+            Some(local) if local.sync.version.is_some_and(|v| v > server.version) => Some(local),
+            // The same version with other data happens when a push's answer was lost and the
+            // retry came back `skipped: duplicate` without the record (the change may have lost a
+            // conflict, or a field policy changed it): the server's copy is the truth.
+            Some(local)
+                if local.sync.version == Some(server.version)
+                    && !local.deleted
+                    && !server.deleted
+                    && server.data.as_object() == Some(&local.data) =>
+            {
+                Some(local)
+            }
             _ => Self::from_server(server, now),
         }
     }

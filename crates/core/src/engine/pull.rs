@@ -86,11 +86,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 let Some(server) = latest.get(key) else {
                     return local;
                 };
-                let next = if differs_at_same_version(local.as_ref(), server) {
-                    LocalRecord::from_server(server, now)
-                } else {
-                    LocalRecord::apply_pulled(local.clone(), server, now)
-                };
+                let next = LocalRecord::apply_pulled(local.clone(), server, now);
                 if next != local {
                     events.push(RecordEvent {
                         collection: key.0.clone(),
@@ -104,18 +100,4 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         self.emit_records(&events);
         Ok(())
     }
-}
-
-/// True when `local` claims to be `server`'s exact version but holds other data. That happens
-/// when the answer to a push was lost and the retry came back `skipped: duplicate` without the
-/// record: the change may have lost a conflict, or a field policy changed it. The server's
-/// version is the truth.
-fn differs_at_same_version(local: Option<&LocalRecord>, server: &ServerRecord) -> bool {
-    let Some(local) = local else {
-        return false;
-    };
-    if local.pending.is_some() || local.sync.version != Some(server.version) {
-        return false;
-    }
-    local.deleted != server.deleted || server.data.as_object() != Some(&local.data)
 }

@@ -91,6 +91,28 @@ pub struct ChangeResult {
 }
 
 impl ChangeResult {
+    /// A result with only its identity and `status` set.
+    pub fn new(
+        collection: impl Into<String>,
+        id: impl Into<String>,
+        change_id: impl Into<String>,
+        status: ResultStatus,
+    ) -> Self {
+        Self {
+            collection: collection.into(),
+            id: id.into(),
+            change_id: change_id.into(),
+            status,
+            version: None,
+            reason: None,
+            message: None,
+            strategy: None,
+            winner: None,
+            conflict_id: None,
+            record: None,
+        }
+    }
+
     /// True when this result announces a manual conflict still waiting for a person: a
     /// `conflict`, or a `skipped` duplicate repeating one (its first answer was lost).
     pub fn is_open_manual_conflict(&self) -> bool {

@@ -18,17 +18,8 @@ fn edit(n: u64) -> Edit {
 
 fn result(change_id: &str, status: ResultStatus, version: Option<u64>) -> ChangeResult {
     ChangeResult {
-        collection: "c".into(),
-        id: "r".into(),
-        change_id: change_id.into(),
-        status,
         version,
-        reason: None,
-        message: None,
-        strategy: None,
-        winner: None,
-        conflict_id: None,
-        record: None,
+        ..ChangeResult::new("c", "r", change_id, status)
     }
 }
 
@@ -251,4 +242,14 @@ fn a_duplicate_of_an_open_manual_conflict_is_that_conflict() {
     res.conflict_id = Some("k1".into());
     let after = r.acknowledge(&res, 9).unwrap();
     assert_eq!(after.sync.status, SyncStatus::Conflict);
+}
+
+#[test]
+fn the_same_version_with_other_data_is_replaced_by_the_server_copy() {
+    // A lost answer: the device thinks its data is version 2, the server's version 2 differs.
+    let mine = synced(2, json!({"a": 1}));
+    let same = LocalRecord::apply_pulled(Some(mine.clone()), &server(2, json!({"a": 1})), 9);
+    assert_eq!(same, Some(mine.clone()));
+    let theirs = LocalRecord::apply_pulled(Some(mine), &server(2, json!({"a": 5})), 9).unwrap();
+    assert_eq!(theirs.data, obj(json!({"a": 5})));
 }

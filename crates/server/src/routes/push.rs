@@ -98,17 +98,14 @@ fn rejected(collection: &str, raw: &Value, (reason, message): Rejection) -> Chan
             .to_owned()
     };
     ChangeResult {
-        collection: collection.to_owned(),
-        id: text("id"),
-        change_id: text("changeId"),
-        status: ResultStatus::Rejected,
-        version: None,
         reason: Some(reason.to_owned()),
         message: Some(message),
-        strategy: None,
-        winner: None,
-        conflict_id: None,
-        record: None,
+        ..ChangeResult::new(
+            collection,
+            text("id"),
+            text("changeId"),
+            ResultStatus::Rejected,
+        )
     }
 }
 

@@ -135,19 +135,12 @@ fn apply(
         change,
         policy,
     } = item;
-    let mut result = ChangeResult {
-        collection: collection.clone(),
-        id: change.id.clone(),
-        change_id: change.change_id.clone(),
-        status: ResultStatus::Applied,
-        version: None,
-        reason: None,
-        message: None,
-        strategy: None,
-        winner: None,
-        conflict_id: None,
-        record: None,
-    };
+    let mut result = ChangeResult::new(
+        collection.clone(),
+        change.id.clone(),
+        change.change_id.clone(),
+        ResultStatus::Applied,
+    );
     let mut log = |current: &RecordState, note: &ConflictNote| {
         let id = uuid::Uuid::new_v4().to_string();
         let status = if note.open {

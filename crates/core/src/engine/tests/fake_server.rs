@@ -59,19 +59,12 @@ impl State {
         change: &Change,
         policy: &CollectionPolicy,
     ) -> ChangeResult {
-        let mut result = ChangeResult {
-            collection: collection.to_owned(),
-            id: change.id.clone(),
-            change_id: change.change_id.clone(),
-            status: ResultStatus::Applied,
-            version: None,
-            reason: None,
-            message: None,
-            strategy: None,
-            winner: None,
-            conflict_id: None,
-            record: None,
-        };
+        let mut result = ChangeResult::new(
+            collection,
+            change.id.clone(),
+            change.change_id.clone(),
+            ResultStatus::Applied,
+        );
         if let Some(earlier) = self.processed.get(&change.change_id) {
             let mut dup = earlier.clone();
             dup.status = ResultStatus::Skipped;
