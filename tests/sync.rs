@@ -200,3 +200,27 @@ async fn get_token_is_asked_again_after_a_401_and_errors_have_codes() {
 "#)
     .await;
 }
+
+#[wasm_bindgen_test]
+async fn a_rejected_change_does_not_block_the_others_and_is_not_pending() {
+    js(r#"
+  const token = await user();
+  const a = await open({ todos: {} }, { token });
+  await a.put("todos", { id: "ok1", v: 1 });
+  await a.put("todos", { id: "huge", text: "x".repeat(1100 * 1024) });
+  await a.put("todos", { id: "ok2", v: 2 });
+  eq(await a.pending(), 3, "three waiting");
+  const report = await a.sync();
+  eq([report.pushed, report.applied, report.rejected], [3, 2, 1], "one refused, two applied");
+  eq(await a.pending(), 0, "a rejection waits for a person, not for the outbox");
+  eq([a.status().pending, a.status().rejected], [0, 1], "status");
+  eq((await a.get("todos", "huge"))._sync.status, "REJECTED", "marked");
+  eq((await a.get("todos", "ok2"))._sync.status, "SYNCED", "the next one went through");
+  const [r] = await a.rejected();
+  eq([r.recordId, r.reason], ["huge", "payload_too_large"], "listed with its reason");
+  await a.discardRejected(r.id);
+  eq(await a.rejected(), [], "discarded");
+  await cleanup(a);
+"#)
+    .await;
+}

@@ -15,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::row::{self, Entry, SYNC};
-use super::schema::{NOT_SYNCED, OUTBOX};
+use super::schema::{OUTBOX, OUTBOX_ORDER};
 use super::{idb, objects, read_pair, IndexedDb};
 use crate::{Error, Result};
 
@@ -132,10 +132,11 @@ impl IndexedDb {
         Ok(idb::count(idb::store(&tx, collection)?.count()).await?)
     }
 
-    /// Number of records, in all collections, whose status is not `SYNCED`.
+    /// Number of `UNSYNCED` records in all collections: the outbox (conflicts and rejections
+    /// wait for a person and are counted by `status()`, not here).
     pub async fn pending_count(&self) -> Result<u32> {
         let tx = self.transaction(&[OUTBOX], false)?;
-        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(NOT_SYNCED))?;
+        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(OUTBOX_ORDER))?;
         Ok(idb::count(index.count()).await?)
     }
 }
