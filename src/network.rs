@@ -18,8 +18,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
-use ferrysync_core::engine::{Config, Engine, RecordEvent, Status, SyncReport};
-use ferrysync_core::{CollectionPolicy, Retry, Strategy};
+use ferrysync_core::engine::{Engine, RecordEvent, Status, SyncReport};
+use ferrysync_core::Retry;
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -27,12 +27,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use crate::bindings::types::OpenOptions;
 use crate::client::Inner;
 use crate::clock::JsClock;
 use crate::store::IndexedDb;
 use crate::transport::HttpTransport;
-use crate::{Error, Result};
+use crate::Result;
 use channel::Message;
 use locks::{lock_manager, with_lock};
 
@@ -86,7 +85,7 @@ impl SyncDriver {
             inner.store.clone(),
             transport,
             JsClock,
-            config(options)?,
+            options.sync_config()?,
             || uuid::Uuid::new_v4().to_string(),
         )
         .await?;
@@ -364,30 +363,6 @@ impl SyncDriver {
             }
         }
     }
-}
-
-/// The engine config from the open options: every collection, its strategy, the batch size.
-fn config(options: &OpenOptions) -> Result<Config> {
-    let mut config = Config::new(options.collections.keys().cloned());
-    for (name, collection) in &options.collections {
-        if let Some(conflict) = &collection.conflict {
-            let strategy: Strategy =
-                serde_json::from_value(conflict.clone().into()).map_err(|_| {
-                    Error::InvalidOptions(format!(
-                        "unknown conflict strategy {conflict:?} for {name:?}"
-                    ))
-                })?;
-            let policy = CollectionPolicy {
-                strategy,
-                ..CollectionPolicy::default()
-            };
-            config = config.with_policy(name, policy);
-        }
-    }
-    if let Some(batch) = options.batch_size {
-        config = config.with_batch_size(batch as usize);
-    }
-    Ok(config)
 }
 
 fn navigator_online() -> bool {

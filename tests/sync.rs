@@ -224,3 +224,25 @@ async fn a_rejected_change_does_not_block_the_others_and_is_not_pending() {
 "#)
     .await;
 }
+
+#[wasm_bindgen_test]
+async fn a_field_policy_keeps_the_higher_score_on_every_device() {
+    js(r#"
+  const token = await user();
+  const cols = { scores: { conflict: "client_wins", fields: { score: "max" } } };
+  const a = await open(cols, { token });
+  const b = await open(cols, { token });
+  await a.put("scores", { id: "quiz", score: 10 });
+  await a.sync();
+  await b.sync();
+  await b.put("scores", { id: "quiz", score: 4, note: "retake" });
+  await b.sync();
+  eq((await b.get("scores", "quiz")).score, 10, "the lower score did not win on b");
+  eq((await b.get("scores", "quiz")).note, "retake", "the rest of the edit did");
+  await a.sync();
+  eq((await a.get("scores", "quiz")).score, 10, "nor on a");
+  eq(await code(open({ s: { fields: { score: "highest" } } }, { token })), "INVALID_OPTIONS", "unknown policy");
+  await cleanup(a, b);
+"#)
+    .await;
+}

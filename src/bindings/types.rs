@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use ferrysync_core::engine::Config;
 use ferrysync_core::query::RangeSpec;
+use ferrysync_core::CollectionPolicy;
 use serde::Deserialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
+
+use crate::{Error, Result};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_RECORDS: &'static str = r#"
@@ -81,6 +85,40 @@ pub struct CollectionConfig {
     #[serde(default)]
     #[tsify(optional)]
     pub conflict: Option<String>,
+    /// Per-field policies applied to every write, e.g. `{ score: "max" }` (a score only goes up).
+    #[serde(default)]
+    #[tsify(optional, type = "Record<string, \"max\" | \"min\">")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl OpenOptions {
+    /// The sync engine's config: every collection with its strategy and field policies, and the
+    /// batch size. An unknown strategy or field policy is an `INVALID_OPTIONS` error.
+    pub(crate) fn sync_config(&self) -> Result<Config> {
+        let mut config = Config::new(self.collections.keys().cloned());
+        for (name, collection) in &self.collections {
+            let mut policy = CollectionPolicy::default();
+            if let Some(conflict) = &collection.conflict {
+                policy.strategy = parse(conflict, "conflict strategy", name)?;
+            }
+            for (field, rule) in &collection.fields {
+                policy
+                    .fields
+                    .insert(field.clone(), parse(rule, "field policy", name)?);
+            }
+            config = config.with_policy(name, policy);
+        }
+        if let Some(batch) = self.batch_size {
+            config = config.with_batch_size(batch as usize);
+        }
+        Ok(config)
+    }
+}
+
+/// One of core's snake_case policy names, or an `INVALID_OPTIONS` error naming what was wrong.
+fn parse<T: serde::de::DeserializeOwned>(value: &str, what: &str, collection: &str) -> Result<T> {
+    serde_json::from_value(value.into())
+        .map_err(|_| Error::InvalidOptions(format!("unknown {what} {value:?} for {collection:?}")))
 }
 
 /// Options of `query`: an index (the id when absent), a range, a limit and a direction.
