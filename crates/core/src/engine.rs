@@ -325,7 +325,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         }
         self.update_status(|s| s.syncing = true);
         // Resets `syncing` even if the caller drops the cycle half-way.
-        let guard = SyncingGuard(&self.status);
+        let guard = status::SyncingGuard(&self.status);
         let start = self.clock.now_millis();
         let mut report = SyncReport::default();
         // Versions this cycle's pushes settled: their echo in the pull needs no write.
@@ -392,14 +392,3 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
 
 /// Record versions a cycle's pushes settled locally (`SYNCED` at that version).
 type Settled = std::collections::HashMap<crate::store::Key, u64>;
-
-/// Clears `syncing` when dropped without the cycle finishing.
-struct SyncingGuard<'a>(&'a RefCell<Status>);
-
-impl Drop for SyncingGuard<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut status) = self.0.try_borrow_mut() {
-            status.syncing = false;
-        }
-    }
-}

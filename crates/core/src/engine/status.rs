@@ -151,6 +151,17 @@ impl<L: ?Sized> Listeners<L> {
     }
 }
 
+/// Clears `syncing` when dropped without the cycle finishing.
+pub(super) struct SyncingGuard<'a>(pub(super) &'a RefCell<Status>);
+
+impl Drop for SyncingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut status) = self.0.try_borrow_mut() {
+            status.syncing = false;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
