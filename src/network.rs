@@ -174,7 +174,8 @@ impl SyncDriver {
             });
             this.engine.sync().await
         })
-        .await;
+        .await
+        .unwrap_or(Err(ferrysync_core::Error::Busy));
         if let Some(inner) = self.inner.upgrade() {
             inner
                 .clock

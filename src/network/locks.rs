@@ -18,10 +18,12 @@ pub(super) fn lock_manager() -> Option<JsValue> {
 }
 
 /// Runs `future` while holding the Web Lock `name` (exclusive); without Web Locks, just runs it.
+/// `None` when the task started under the lock but its result never came back (the lock request
+/// failed after the grant).
 pub(super) async fn with_lock<T: 'static>(
     name: &str,
     future: impl Future<Output = T> + 'static,
-) -> T {
+) -> Option<T> {
     let pending = Rc::new(RefCell::new(Some(future)));
     if let Some(locks) = lock_manager() {
         let slot: Rc<RefCell<Option<T>>> = Rc::default();
@@ -47,13 +49,13 @@ pub(super) async fn with_lock<T: 'static>(
             }
         }
         let done = slot.borrow_mut().take();
-        if let Some(done) = done {
+        if done.is_some() {
             return done;
         }
     }
     // No Web Locks, or the request failed before running the task: run it unlocked.
-    let task = pending.borrow_mut().take().expect("the task runs once");
-    task.await
+    let task = pending.borrow_mut().take()?;
+    Some(task.await)
 }
 
 /// Resolves after `ms` milliseconds (`setTimeout`).

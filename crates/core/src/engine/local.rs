@@ -7,7 +7,7 @@ use super::{Engine, META_HLC, META_SEQ};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::record::{Edit, LocalRecord, SyncStatus};
-use crate::store::{Key, LocalStore};
+use crate::store::{Key, LocalStore, StoreError};
 use crate::transport::Transport;
 
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
@@ -18,10 +18,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let mut written = self
             .write_many(collection, vec![(id.to_owned(), Some(data))])
             .await?;
-        Ok(written
-            .pop()
-            .flatten()
-            .expect("a put always stores a record"))
+        written.pop().flatten().ok_or_else(|| {
+            StoreError::Backend("the store returned no row for a put".to_owned()).into()
+        })
     }
 
     /// Deletes record `id`: it becomes a tombstone until the server has the delete. Returns
@@ -82,7 +81,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let written = self
             .store
             .update(&keys, &meta, &mut |(_, id), existing| {
-                let (edit, data) = edits[index].take().expect("one call per key");
+                // The store contract calls this once per key, in order.
+                let Some((edit, data)) = edits.get_mut(index).and_then(Option::take) else {
+                    return existing;
+                };
                 index += 1;
                 left.push(
                     existing

@@ -87,13 +87,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     return local;
                 };
                 let next = LocalRecord::apply_pulled(local.clone(), server, now);
-                if next != local {
-                    events.push(RecordEvent {
-                        collection: key.0.clone(),
-                        id: key.1.clone(),
-                        record: next.clone(),
-                    });
-                }
+                events.extend(RecordEvent::changed(key, &local, &next));
                 next
             })
             .await?;

@@ -155,13 +155,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 {
                     done.insert(key.clone(), version);
                 }
-                if next != existing {
-                    events.push(RecordEvent {
-                        collection: key.0.clone(),
-                        id: key.1.clone(),
-                        record: next.clone(),
-                    });
-                }
+                events.extend(RecordEvent::changed(key, &existing, &next));
                 next
             })
             .await?;
