@@ -17,11 +17,11 @@ use std::cell::{Ref, RefCell};
 use std::fmt::Display;
 
 use ferrysync_core::engine::{META_HLC, META_SEQ};
-use ferrysync_core::record::LocalRecord;
-use ferrysync_core::store::{Key, LocalStore, Result, StoreError, UpdateFn};
+use ferrysync_core::record::{LocalRecord, SyncStatus};
+use ferrysync_core::store::{Counts, Key, LocalStore, Result, StoreError, UpdateFn};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use web_sys::{IdbDatabase, IdbTransaction};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 
 use row::{entry_key, record_of, Entry};
 use schema::{Schema, META, NOT_SYNCED, OUTBOX, OUTBOX_ORDER};
@@ -116,30 +116,66 @@ impl LocalStore for IndexedDb {
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
-        let mut stores: Vec<&str> = vec![OUTBOX, META];
-        for (collection, _) in keys {
-            self.check(collection)?;
-            if !stores.contains(&collection.as_str()) {
-                stores.push(collection);
-            }
-        }
-        let tx = self.transaction(&stores, true)?;
+        let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
         match batch::update(&tx, keys, meta, f).await {
             Ok(written) => idb::commit(&tx).await.map(|()| written),
             Err(e) => idb::abort(&tx, e),
         }
     }
 
-    async fn outbox(&self, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
+    async fn update_read(
+        &self,
+        read: &[(String, LocalRecord)],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Vec<Option<LocalRecord>>> {
+        let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
+        match batch::update_read(&tx, read, meta, f).await {
+            Ok(written) => idb::commit(&tx).await.map(|()| written),
+            Err(e) => idb::abort(&tx, e),
+        }
+    }
+
+    async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        self.entries(OUTBOX_ORDER, Some(limit), None).await
+        let range = match after {
+            // Positions are below 2^53, so they are exact as JS numbers.
+            Some(after) => idb::thrown(IdbKeyRange::lower_bound_with_open(
+                &(after as f64).into(),
+                true,
+            ))?
+            .into(),
+            None => JsValue::UNDEFINED,
+        };
+        self.entries(OUTBOX_ORDER, &range, Some(limit), None).await
     }
 
     async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>> {
         if let Some(c) = collection {
             self.check(c)?;
         }
-        self.entries(NOT_SYNCED, None, collection).await
+        self.entries(NOT_SYNCED, &JsValue::UNDEFINED, None, collection)
+            .await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        let tx = self.transaction(&[OUTBOX], false)?;
+        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(NOT_SYNCED))?;
+        let count = |status| {
+            let code = row::not_synced_code(status).map_or(0.0, f64::from);
+            idb::count(IdbKeyRange::only(&code.into()).and_then(|r| index.count_with_key(&r)))
+        };
+        let (pending, conflicts, rejected) = (
+            count(SyncStatus::Unsynced),
+            count(SyncStatus::Conflict),
+            count(SyncStatus::Rejected),
+        );
+        let n = |c: u32| usize::try_from(c).unwrap_or(usize::MAX);
+        Ok(Counts {
+            pending: n(pending.await?),
+            conflicts: n(conflicts.await?),
+            rejected: n(rejected.await?),
+        })
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
@@ -155,6 +191,21 @@ impl LocalStore for IndexedDb {
 }
 
 impl IndexedDb {
+    /// A read-write transaction over the outbox, meta and `collections` (each checked).
+    fn write_transaction<'a>(
+        &self,
+        collections: impl Iterator<Item = &'a String>,
+    ) -> Result<IdbTransaction> {
+        let mut stores: Vec<&str> = vec![OUTBOX, META];
+        for collection in collections {
+            self.check(collection)?;
+            if !stores.contains(&collection.as_str()) {
+                stores.push(collection);
+            }
+        }
+        self.transaction(&stores, true)
+    }
+
     /// The newest clock stamp and outbox position (see [`clock`]).
     pub async fn clock(&self) -> Result<(ferrysync_core::Hlc, u64)> {
         let [hlc, seq, current] = self.clock_entries().await?;
@@ -209,6 +260,7 @@ impl IndexedDb {
     async fn entries(
         &self,
         index: &str,
+        range: &JsValue,
         limit: Option<u32>,
         only: Option<&str>,
     ) -> Result<Vec<(String, LocalRecord)>> {
@@ -217,8 +269,8 @@ impl IndexedDb {
         let tx = self.transaction(&stores, false)?;
         let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(index))?;
         let values = idb::all(match limit {
-            Some(n) => index.get_all_with_key_and_limit(&JsValue::UNDEFINED, n),
-            None => index.get_all(),
+            Some(n) => index.get_all_with_key_and_limit(range, n),
+            None => index.get_all_with_key(range),
         })
         .await?;
         let entries: Vec<Entry> = batch::decode::<Entry>(&values)?

@@ -192,7 +192,7 @@ async fn delete_hides_the_record_and_keeps_a_tombstone() {
         .expect("tombstone kept");
     assert!(tomb.deleted && tomb.pending.is_some());
     assert_eq!(store.get("customers", "never-existed").await.unwrap(), None);
-    let outbox = store.outbox(10).await.unwrap();
+    let outbox = store.outbox(None, 10).await.unwrap();
     assert!(outbox
         .iter()
         .any(|(c, r)| c == "customers" && r.id == "a" && r.deleted));
@@ -216,7 +216,7 @@ async fn edits_before_sync_coalesce_into_one_pending_change() {
     .await;
     js(&db, "await db.close();").await;
     let store = store(&name).await;
-    let outbox = store.outbox(10).await.unwrap();
+    let outbox = store.outbox(None, 10).await.unwrap();
     let ids: Vec<&str> = outbox.iter().map(|(_, r)| r.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -264,7 +264,7 @@ async fn edits_before_sync_coalesce_into_one_pending_change() {
     let pending = a.pending.unwrap();
     assert_eq!(pending.changed_fields, ["name", "phone"]);
     assert_eq!(pending.base_version, Some(3));
-    assert_eq!(store.outbox(10).await.unwrap().len(), 2);
+    assert_eq!(store.outbox(None, 10).await.unwrap().len(), 2);
     store.close();
     IndexedDb::delete(&name).await.unwrap();
 }
@@ -336,7 +336,7 @@ async fn a_failed_write_leaves_nothing_half_written() {
     "#).await;
     js(&db, "await db.close();").await;
     let store = store(&name).await;
-    assert_eq!(store.outbox(10).await.unwrap().len(), 1);
+    assert_eq!(store.outbox(None, 10).await.unwrap().len(), 1);
     assert_eq!(store.get("customers", "a").await.unwrap(), None);
     store.close();
     IndexedDb::delete(&name).await.unwrap();

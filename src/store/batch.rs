@@ -20,7 +20,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbTransaction};
 
 use super::row::{self, entry_key, Entry, SYNC};
-use super::schema::{META, OUTBOX};
+use super::schema::{META, OUTBOX, OUTBOX_ORDER};
 use super::{idb, js_store_error};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
@@ -153,6 +153,67 @@ async fn read_records(
         .collect()
 }
 
+/// The records at the keys of `known` (records read earlier), read inside `tx`: only the
+/// outbox entries are read, and a record whose entry is still the one `known` implies is taken
+/// from `known` (see [`LocalStore::update_read`](ferrysync_core::store::LocalStore)); the
+/// others are read in full.
+async fn read_known(
+    tx: &IdbTransaction,
+    known: &[(String, LocalRecord)],
+) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
+    let entries = outbox_entries(tx, known).await?;
+    let unchanged: Vec<bool> = known
+        .iter()
+        .map(|(c, r)| {
+            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), r.deleted);
+            expected.is_some_and(|e| e.o.is_some() && entries.get(&e.k) == Some(&e))
+        })
+        .collect();
+    let changed: Vec<Key> = known
+        .iter()
+        .zip(&unchanged)
+        .filter(|(_, same)| !**same)
+        .map(|((c, r), _)| (c.clone(), r.id.clone()))
+        .collect();
+    let mut reread = read_records(tx, &changed).await?.into_iter();
+    let mut records = Vec::with_capacity(known.len());
+    for ((_, record), same) in known.iter().zip(unchanged) {
+        let read = match same {
+            // A live record with an entry has a row; a tombstone has none.
+            true => Some((Some(record.clone()), !record.deleted, true)),
+            false => reread.next(),
+        };
+        records.push(read.ok_or_else(|| {
+            ferrysync_core::store::StoreError::Backend("a re-read record is missing".to_owned())
+        })?);
+    }
+    Ok(records)
+}
+
+/// The outbox entries, by key, in the span of outbox positions of the `UNSYNCED` records in
+/// `known`: one `getAll` of the position index instead of a read per record (a batch just
+/// pushed is one span).
+async fn outbox_entries(
+    tx: &IdbTransaction,
+    known: &[(String, LocalRecord)],
+) -> Result<HashMap<String, Entry>> {
+    let positions = known
+        .iter()
+        .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq as f64));
+    let (lo, hi) = positions.fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    if lo > hi {
+        return Ok(HashMap::new());
+    }
+    let index = idb::thrown(idb::store(tx, OUTBOX)?.index(OUTBOX_ORDER))?;
+    let range = idb::thrown(web_sys::IdbKeyRange::bound(&lo.into(), &hi.into()))?;
+    let values = idb::all(index.get_all_with_key(&range)).await?;
+    Ok(decode::<Entry>(&values)?
+        .into_iter()
+        .flatten()
+        .map(|e| (e.k.clone(), e))
+        .collect())
+}
+
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
 pub async fn update(
     tx: &IdbTransaction,
@@ -161,6 +222,33 @@ pub async fn update(
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
     let read = read_records(tx, keys).await?;
+    write(tx, keys, read, meta, f)
+}
+
+/// The body of [`LocalStore::update_read`](ferrysync_core::store::LocalStore::update_read)
+/// inside `tx`.
+pub async fn update_read(
+    tx: &IdbTransaction,
+    known: &[(String, LocalRecord)],
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Vec<Option<LocalRecord>>> {
+    let read = read_known(tx, known).await?;
+    let keys: Vec<Key> = known
+        .iter()
+        .map(|(c, r)| (c.clone(), r.id.clone()))
+        .collect();
+    write(tx, &keys, read, meta, f)
+}
+
+/// Passes each read record to `f` and issues the writes of what it returns and of `meta`.
+fn write(
+    tx: &IdbTransaction,
+    keys: &[Key],
+    read: Vec<(Option<LocalRecord>, bool, bool)>,
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Vec<Option<LocalRecord>>> {
     // A key listed twice sees its own earlier result, as in one sequential pass; `stored` says
     // whether a row and an entry exist on disk, so only those are deleted.
     let mut current: HashMap<&Key, (Option<LocalRecord>, bool, bool)> = HashMap::new();

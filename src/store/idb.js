@@ -69,22 +69,47 @@ export function remove(name) {
 }
 
 /**
- * Issues `store(names[i]).get(keys[i])` for every i at once and resolves with the results in
- * order (`undefined` where a key is absent): one promise for the lot, since requests of one
- * transaction complete in the order they were made. Rejects with the first failure.
+ * Reads `store(names[i]).get(keys[i])` for every i and resolves with the results in order
+ * (`undefined` where a key is absent); rejects with the first failure. Keys are strings. Only
+ * keys that exist are read: per store, the keys between the smallest and the largest wanted are
+ * listed first (one `getAllKeys`, at most `2n + 16` of them for n wanted keys); when the list is
+ * complete, wanted keys not in it are known absent, which spares most reads when a page of
+ * records is new to this device. A fuller list (the wanted keys are spread among many others)
+ * means every key is read.
  */
 export function getMany(tx, names, keys) {
   return new Promise((ok, fail) => {
     const out = new Array(keys.length);
-    if (keys.length === 0) return ok(out);
-    const stores = new Map();
-    let left = keys.length;
+    const groups = new Map();
     for (let i = 0; i < keys.length; i++) {
-      let store = stores.get(names[i]);
-      if (!store) stores.set(names[i], store = tx.objectStore(names[i]));
-      const request = store.get(keys[i]);
-      request.onsuccess = () => { out[i] = request.result; if (--left === 0) ok(out); };
-      request.onerror = () => fail(request.error);
+      let group = groups.get(names[i]);
+      if (!group) groups.set(names[i], group = []);
+      group.push(i);
+    }
+    let left = groups.size;
+    if (left === 0) return ok(out);
+    const done = () => { if (--left === 0) ok(out); };
+    for (const [name, wanted] of groups) {
+      const store = tx.objectStore(name);
+      let lo = keys[wanted[0]], hi = lo;
+      for (const i of wanted) { const k = keys[i]; if (k < lo) lo = k; if (k > hi) hi = k; }
+      const probe = 2 * wanted.length + 16;
+      const listed = store.getAllKeys(IDBKeyRange.bound(lo, hi), probe);
+      listed.onerror = () => fail(listed.error);
+      listed.onsuccess = () => {
+        let read = wanted;
+        if (listed.result.length < probe) {
+          const have = new Set(listed.result);
+          read = wanted.filter((i) => have.has(keys[i]));
+        }
+        let reads = read.length;
+        if (reads === 0) return done();
+        for (const i of read) {
+          const request = store.get(keys[i]);
+          request.onsuccess = () => { out[i] = request.result; if (--reads === 0) done(); };
+          request.onerror = () => fail(request.error);
+        }
+      };
     }
   });
 }

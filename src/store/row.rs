@@ -33,9 +33,20 @@ pub struct Entry {
     /// Outbox position, only while `UNSYNCED` (sparse index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub o: Option<u64>,
-    /// 1 while the status is not `SYNCED` (sparse index).
+    /// The status while it is not `SYNCED` (sparse index): [`not_synced_code`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub u: Option<u8>,
+}
+
+/// The key of a not-`SYNCED` status in the outbox's `u` index (1 `UNSYNCED`, 2 `CONFLICT`,
+/// 3 `REJECTED`), so each status is counted with one index request.
+pub fn not_synced_code(status: SyncStatus) -> Option<u8> {
+    match status {
+        SyncStatus::Synced => None,
+        SyncStatus::Unsynced => Some(1),
+        SyncStatus::Conflict => Some(2),
+        SyncStatus::Rejected => Some(3),
+    }
 }
 
 /// The outbox key of `collection/id`; NUL cannot appear in a collection name a user types.
@@ -63,7 +74,7 @@ impl Entry {
             sync: sync.clone(),
             deleted,
             o: pending.filter(|_| unsynced).map(|p| p.seq),
-            u: (sync.status != SyncStatus::Synced).then_some(1),
+            u: not_synced_code(sync.status),
             pending: pending.cloned(),
         })
     }

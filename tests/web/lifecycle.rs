@@ -42,7 +42,7 @@ async fn schema_upgrades_keep_records_and_pending_changes_and_never_shrink() {
     .await;
     let store = store(&name).await;
     let outbox: Vec<String> = store
-        .outbox(10)
+        .outbox(None, 10)
         .await
         .unwrap()
         .into_iter()
@@ -69,7 +69,7 @@ async fn concurrent_calls_from_js_all_succeed() {
     "#).await;
     js(&db, "await db.close();").await;
     let store = store(&name).await;
-    let outbox = store.outbox(1000).await.unwrap();
+    let outbox = store.outbox(None, 1000).await.unwrap();
     let mut seqs: Vec<u64> = outbox
         .iter()
         .map(|(_, r)| r.pending.as_ref().unwrap().seq)

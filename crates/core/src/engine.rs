@@ -111,7 +111,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
-use crate::record::{LocalRecord, SyncStatus};
+use crate::record::LocalRecord;
 use crate::store::LocalStore;
 use crate::transport::Transport;
 
@@ -313,17 +313,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Recounts pending, conflicting and rejected records from the store (e.g. after another
     /// tab changed it) and notifies status listeners.
     pub async fn refresh_status(&self) -> Result<()> {
-        let rows = self.store.unsynced(None).await?;
-        let count = |status| rows.iter().filter(|(_, r)| r.sync.status == status).count();
-        let (pending, conflicts, rejected) = (
-            count(SyncStatus::Unsynced),
-            count(SyncStatus::Conflict),
-            count(SyncStatus::Rejected),
-        );
+        let counts = self.store.counts().await?;
         self.update_status(|s| {
-            s.pending = pending;
-            s.conflicts = conflicts;
-            s.rejected = rejected;
+            s.pending = counts.pending;
+            s.conflicts = counts.conflicts;
+            s.rejected = counts.rejected;
         });
         Ok(())
     }

@@ -16,7 +16,7 @@ mod memory;
 
 use serde_json::Value;
 
-use crate::record::LocalRecord;
+use crate::record::{LocalRecord, SyncStatus};
 
 pub use memory::MemoryStore;
 
@@ -56,6 +56,33 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// One record address: collection and id.
 pub type Key = (String, String);
 
+/// How many records are in each state that is not plainly in sync (what `status()` shows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `UNSYNCED` records: the outbox.
+    pub pending: usize,
+    /// `CONFLICT` records.
+    pub conflicts: usize,
+    /// `REJECTED` records.
+    pub rejected: usize,
+}
+
+impl Counts {
+    /// Counts `records` by status.
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a LocalRecord>) -> Self {
+        let mut counts = Self::default();
+        for record in records {
+            match record.sync.status {
+                SyncStatus::Unsynced => counts.pending += 1,
+                SyncStatus::Conflict => counts.conflicts += 1,
+                SyncStatus::Rejected => counts.rejected += 1,
+                SyncStatus::Synced => {}
+            }
+        }
+        counts
+    }
+}
+
 /// Decides the new state of each row inside an [`LocalStore::update`]: gets the key and the
 /// current row, returns the row to store (`None` deletes it).
 pub type UpdateFn<'a> = dyn FnMut(&Key, Option<LocalRecord>) -> Option<LocalRecord> + 'a;
@@ -75,14 +102,40 @@ pub trait LocalStore {
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>>;
 
-    /// Up to `limit` records with status `UNSYNCED`, oldest pending change first.
-    async fn outbox(&self, limit: usize) -> Result<Vec<(String, LocalRecord)>>;
+    /// Like [`LocalStore::update`] on the keys of `read`, records the caller read from this
+    /// store earlier. A store may take a record's data from `read` instead of reading it again
+    /// when its sync metadata and pending change are still exactly those in `read` (every write
+    /// of a record's data changes those: a local edit makes a new pending change, a pulled or
+    /// acknowledged version a new version), which spares the reads of a batch just pushed.
+    async fn update_read(
+        &self,
+        read: &[(String, LocalRecord)],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Vec<Option<LocalRecord>>> {
+        let keys: Vec<Key> = read
+            .iter()
+            .map(|(c, r)| (c.clone(), r.id.clone()))
+            .collect();
+        self.update(&keys, meta, f).await
+    }
+
+    /// Up to `limit` records with status `UNSYNCED`, oldest pending change first, starting
+    /// after outbox position `after` ([`crate::record::Pending::seq`]) when it is given.
+    async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>>;
 
     /// Records in `collection` (or every collection) whose status is not `SYNCED`.
     async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>>;
 
     /// Reads a meta entry (device id, pull cursor, last clock stamp, …).
     async fn meta(&self, key: &str) -> Result<Option<Value>>;
+
+    /// The records in each not-synced state: what [`LocalStore::unsynced`] returns, counted by
+    /// status. A store that can count without reading the records (an index) should.
+    async fn counts(&self) -> Result<Counts> {
+        let records = self.unsynced(None).await?;
+        Ok(Counts::of(records.iter().map(|(_, r)| r)))
+    }
 }
 
 /// A shared store is a store: the engine can own an `Rc` while the app's own API keeps another.
@@ -100,8 +153,17 @@ impl<S: LocalStore + ?Sized> LocalStore for std::rc::Rc<S> {
         (**self).update(keys, meta, f).await
     }
 
-    async fn outbox(&self, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
-        (**self).outbox(limit).await
+    async fn update_read(
+        &self,
+        read: &[(String, LocalRecord)],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Vec<Option<LocalRecord>>> {
+        (**self).update_read(read, meta, f).await
+    }
+
+    async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
+        (**self).outbox(after, limit).await
     }
 
     async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>> {
@@ -110,6 +172,10 @@ impl<S: LocalStore + ?Sized> LocalStore for std::rc::Rc<S> {
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
         (**self).meta(key).await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        (**self).counts().await
     }
 }
 

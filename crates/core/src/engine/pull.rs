@@ -8,46 +8,64 @@ use serde_json::Value;
 use super::{Engine, RecordEvent, SyncReport, META_CURSOR};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::join::join;
 use crate::protocol::{PullRequest, ServerRecord, PROTOCOL_VERSION};
 use crate::record::LocalRecord;
 use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
-    /// Pulls pages until the server says there is no more.
+    /// Pulls pages until the server says there is no more. Each page is written while the next
+    /// one is fetched (its cursor is known as soon as the page arrives).
     pub(super) async fn pull_all(
         &self,
         report: &mut SyncReport,
         settled: &super::Settled,
     ) -> Result<()> {
-        let mut cursor = self
+        let cursor = self
             .store
             .meta(META_CURSOR)
             .await?
             .and_then(|v| v.as_str().map(str::to_owned));
-        let limit = u32::try_from(self.config.batch_size).unwrap_or(u32::MAX);
+        let mut page = self
+            .transport
+            .pull(&self.pull_request(cursor.clone()))
+            .await?;
+        let mut previous = cursor;
         loop {
-            let request = PullRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: self.device_id.clone(),
-                cursor: cursor.clone(),
-                limit: Some(limit),
-                collections: Some(self.config.collections.keys().cloned().collect()),
-                last_sync_timestamp: None,
-            };
-            let page = self.transport.pull(&request).await?;
-            if page.has_more && page.changes.is_empty() && cursor.as_ref() == Some(&page.cursor) {
+            if page.has_more && page.changes.is_empty() && previous.as_ref() == Some(&page.cursor) {
                 return Err(Error::Protocol(
                     "pull says hasMore but the cursor did not move".to_owned(),
                 ));
             }
-            self.apply_page(&page.changes, &page.cursor, settled)
-                .await?;
+            let next = page
+                .has_more
+                .then(|| self.pull_request(Some(page.cursor.clone())));
+            let fetch = async {
+                match &next {
+                    Some(request) => self.transport.pull(request).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (stored, fetched) =
+                join(self.apply_page(&page.changes, &page.cursor, settled), fetch).await;
+            stored?;
             report.pulled += page.changes.len();
-            cursor = Some(page.cursor);
-            if !page.has_more {
+            let Some(fetched) = fetched? else {
                 return Ok(());
-            }
+            };
+            previous = Some(std::mem::replace(&mut page, fetched).cursor);
+        }
+    }
+
+    fn pull_request(&self, cursor: Option<String>) -> PullRequest {
+        PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: self.device_id.clone(),
+            cursor,
+            limit: Some(u32::try_from(self.config.batch_size).unwrap_or(u32::MAX)),
+            collections: Some(self.config.collections.keys().cloned().collect()),
+            last_sync_timestamp: None,
         }
     }
 

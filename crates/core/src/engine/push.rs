@@ -8,61 +8,97 @@ use super::conflicts::{ConflictDetail, ConflictMap};
 use super::{Engine, RecordEvent, SyncReport, META_CONFLICTS};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::protocol::{Change, ChangeResult, PushRequest, ResultStatus, PROTOCOL_VERSION};
+use crate::join::join;
+use crate::protocol::{
+    Change, ChangeResult, PushRequest, PushResponse, ResultStatus, PROTOCOL_VERSION,
+};
 use crate::record::LocalRecord;
 use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 use crate::Strategy;
 
+/// Where a cycle's push is in the outbox.
+#[derive(Default)]
+struct Outbox {
+    /// Outbox position of the last record read; the next batch starts after it.
+    after: Option<u64>,
+    /// Changes this cycle has sent: a change the server left without a result stays in the
+    /// outbox, and this keeps it from being sent again in the same cycle.
+    sent: HashSet<String>,
+}
+
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Pushes batches until the outbox holds nothing this cycle has not sent yet.
     ///
-    /// A record edited while its batch was in flight has a new `changeId` and is pushed again
-    /// in a later batch of the same cycle; one whose result the server left out stays put
-    /// until the next cycle (the `sent` set stops it from looping).
+    /// The batches are pipelined: while one batch's results are being stored, the next batch is
+    /// read and sent, so the server works while the store writes. A record edited while its
+    /// batch was in flight keeps its outbox position (the edit is coalesced) but has a new
+    /// `changeId`: once the positions run out and every result is stored, the outbox is read
+    /// again from the start for such changes, and they are pushed in the same cycle.
     pub(super) async fn push_all(
         &self,
         report: &mut SyncReport,
         settled: &mut super::Settled,
     ) -> Result<()> {
-        let mut sent: HashSet<String> = HashSet::new();
-        loop {
-            let batch: Vec<(String, LocalRecord)> = self
-                .store
-                .outbox(self.config.batch_size)
-                .await?
-                .into_iter()
-                .filter(|(_, r)| {
-                    r.pending
-                        .as_ref()
-                        .is_some_and(|p| !sent.contains(&p.change_id))
-                })
-                .collect();
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let request = self.push_request(&batch);
-            sent.extend(
-                batch
-                    .iter()
-                    .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.change_id.clone())),
-            );
-            let response = self.transport.push(&request).await?;
-            if !response.success {
-                return Err(Error::Protocol(
-                    "push answered success=false with a 2xx status".to_owned(),
-                ));
-            }
+        let mut outbox = Outbox::default();
+        let mut next = self.read_and_send(&mut outbox).await?;
+        while let Some((batch, response)) = next {
             report.pushed += batch.len();
-            self.acknowledge(
-                &batch,
-                &response.results,
-                &response.timestamp,
-                report,
-                settled,
+            // The next batch's read is issued before this batch's write (`join` polls it
+            // first), so the read does not wait for the write's transaction.
+            let (read, stored) = join(
+                self.read_and_send(&mut outbox),
+                self.acknowledge(&batch, &response, report, settled),
             )
-            .await?;
+            .await;
+            stored?;
+            next = read?;
+            if next.is_none() && outbox.after.take().is_some() {
+                // Every result is stored now: what is still in the outbox from the start and
+                // not sent this cycle was edited in flight.
+                next = self.read_and_send(&mut outbox).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Reads the next batch after `outbox.after` and pushes it; `None` when there is none.
+    async fn read_and_send(
+        &self,
+        outbox: &mut Outbox,
+    ) -> Result<Option<(Vec<(String, LocalRecord)>, PushResponse)>> {
+        let batch: Vec<(String, LocalRecord)> = self
+            .store
+            .outbox(outbox.after, self.config.batch_size)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| {
+                r.pending
+                    .as_ref()
+                    .is_some_and(|p| !outbox.sent.contains(&p.change_id))
+            })
+            .collect();
+        let Some(last) = batch
+            .iter()
+            .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq))
+            .max()
+        else {
+            return Ok(None);
+        };
+        outbox.after = Some(last);
+        let request = self.push_request(&batch);
+        outbox.sent.extend(
+            batch
+                .iter()
+                .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.change_id.clone())),
+        );
+        let response = self.transport.push(&request).await?;
+        if !response.success {
+            return Err(Error::Protocol(
+                "push answered success=false with a 2xx status".to_owned(),
+            ));
+        }
+        Ok(Some((batch, response)))
     }
 
     fn push_request(&self, batch: &[(String, LocalRecord)]) -> PushRequest {
@@ -89,11 +125,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     async fn acknowledge(
         &self,
         batch: &[(String, LocalRecord)],
-        results: &[ChangeResult],
-        timestamp: &str,
+        response: &PushResponse,
         report: &mut SyncReport,
         done: &mut super::Settled,
     ) -> Result<()> {
+        let (results, timestamp) = (&response.results, &response.timestamp);
         let by_key: HashMap<Key, &ChangeResult> = results
             .iter()
             .map(|r| ((r.collection.clone(), r.id.clone()), r))
@@ -131,10 +167,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 }
             }
         }
-        let keys: Vec<Key> = batch
-            .iter()
-            .map(|(c, r)| (c.clone(), r.id.clone()))
-            .collect();
         let mut meta = vec![self.hlc_meta()];
         if let Some(map) = &conflicts {
             let value = serde_json::to_value(map).map_err(|e| Error::Protocol(e.to_string()))?;
@@ -142,8 +174,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         }
         let now = self.clock.now_millis();
         let mut events = Vec::new();
+        // The batch was read from the store: its records need not be read again unless they
+        // changed meanwhile.
         self.store
-            .update(&keys, &meta, &mut |key, existing| {
+            .update_read(batch, &meta, &mut |key, existing| {
                 let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
                     return existing;
                 };

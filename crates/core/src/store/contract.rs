@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use serde_json::{json, Map, Value};
 
-use super::{Key, LocalStore, StoreError};
+use super::{Counts, Key, LocalStore, StoreError};
 use crate::hlc::Hlc;
 use crate::record::{Edit, LocalRecord, SyncStatus};
 
@@ -31,6 +31,7 @@ where
     meta_round_trips_and_commits_with_rows(&make("contract-meta").await).await;
     tombstones_stay_readable(&make("contract-tombstone").await).await;
     concurrent_updates_do_not_interleave(&make("contract-concurrent").await).await;
+    update_read_sees_what_changed_since(&make("contract-update-read").await).await;
 }
 
 fn key(collection: &str, id: &str) -> Key {
@@ -118,7 +119,7 @@ async fn outbox_is_unsynced_in_seq_order<S: LocalStore>(store: &S) {
         .await
         .expect("update");
 
-    let outbox = store.outbox(10).await.expect("outbox");
+    let outbox = store.outbox(None, 10).await.expect("outbox");
     let order: Vec<(&str, &str)> = outbox
         .iter()
         .map(|(c, r)| (c.as_str(), r.id.as_str()))
@@ -128,7 +129,11 @@ async fn outbox_is_unsynced_in_seq_order<S: LocalStore>(store: &S) {
         [("other", "first"), ("items", "second"), ("items", "third")]
     );
     assert_eq!(outbox[0].1.data.get("n"), Some(&json!(11)));
-    assert_eq!(store.outbox(2).await.expect("outbox").len(), 2, "limit");
+    assert_eq!(
+        store.outbox(None, 2).await.expect("outbox").len(),
+        2,
+        "limit"
+    );
 }
 
 async fn unsynced_filters_by_collection_and_status<S: LocalStore>(store: &S) {
@@ -163,6 +168,35 @@ async fn unsynced_filters_by_collection_and_status<S: LocalStore>(store: &S) {
     items.sort();
     assert_eq!(items, ["a", "conflict"]);
     assert_eq!(store.unsynced(None).await.expect("unsynced").len(), 3);
+
+    store
+        .update(&[key("other", "rejected")], &[], &mut |(_, id), _| {
+            let mut r = LocalRecord::write(None, id, data(json!({})), edit(5));
+            r.sync.status = SyncStatus::Rejected;
+            Some(r)
+        })
+        .await
+        .expect("update");
+    let counts = store.counts().await.expect("counts");
+    let expected = Counts {
+        pending: 2,
+        conflicts: 1,
+        rejected: 1,
+    };
+    assert_eq!(counts, expected, "counts");
+    // A record that settles leaves the counts.
+    store
+        .update(&[key("items", "conflict")], &[], &mut |_, r| {
+            r.map(|mut r| {
+                r.sync.status = SyncStatus::Synced;
+                r.pending = None;
+                r
+            })
+        })
+        .await
+        .expect("update");
+    let counts = store.counts().await.expect("counts");
+    assert_eq!(counts.conflicts, 0, "a settled conflict is not counted");
 }
 
 async fn unknown_collections_are_refused<S: LocalStore>(store: &S) {
@@ -219,7 +253,7 @@ async fn tombstones_stay_readable<S: LocalStore>(store: &S) {
         .expect("kept");
     assert!(tomb.deleted);
     assert_eq!(tomb.sync.status, SyncStatus::Unsynced);
-    let outbox = store.outbox(10).await.expect("outbox");
+    let outbox = store.outbox(None, 10).await.expect("outbox");
     assert!(outbox.iter().any(|(_, r)| r.id == "gone" && r.deleted));
 }
 
@@ -249,6 +283,61 @@ async fn concurrent_updates_do_not_interleave<S: LocalStore>(store: &S) {
         .expect("get")
         .expect("row");
     assert_eq!(row.data.get("n"), Some(&json!(2)), "both increments kept");
+}
+
+async fn update_read_sees_what_changed_since<S: LocalStore>(store: &S) {
+    put(store, "items", "same", json!({ "v": 1 }), 1).await;
+    put(store, "items", "edited", json!({ "v": 1 }), 2).await;
+    put(store, "other", "settled", json!({ "v": 1 }), 3).await;
+    let read = store.outbox(None, 10).await.expect("outbox");
+    assert_eq!(read.len(), 3);
+    // After the read: one record edited again (coalesced: same outbox position), one settled.
+    put(store, "items", "edited", json!({ "v": 2 }), 4).await;
+    store
+        .update(&[key("other", "settled")], &[], &mut |_, r| {
+            r.map(|mut r| {
+                r.sync.status = SyncStatus::Synced;
+                r.sync.version = Some(7);
+                r.pending = None;
+                r
+            })
+        })
+        .await
+        .expect("update");
+
+    let mut seen: Vec<LocalRecord> = Vec::new();
+    store
+        .update_read(&read, &[], &mut |_, current| {
+            seen.extend(current.clone());
+            current.map(|mut r| {
+                r.data.insert("seen".to_owned(), json!(true));
+                r
+            })
+        })
+        .await
+        .expect("update_read");
+    let current = |id: &str| {
+        seen.iter()
+            .find(|r| r.id == id)
+            .expect("passed to f")
+            .clone()
+    };
+    assert_eq!(current("same").data.get("v"), Some(&json!(1)));
+    assert_eq!(
+        current("edited").data.get("v"),
+        Some(&json!(2)),
+        "the later edit"
+    );
+    assert_eq!(current("settled").sync.version, Some(7), "the later settle");
+    assert_eq!(current("settled").sync.status, SyncStatus::Synced);
+    for (collection, id) in [("items", "same"), ("items", "edited"), ("other", "settled")] {
+        let stored = store.get(collection, id).await.expect("get").expect("row");
+        assert_eq!(
+            stored.data.get("seen"),
+            Some(&json!(true)),
+            "{id}: f's result written"
+        );
+    }
 }
 
 type Boxed<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;

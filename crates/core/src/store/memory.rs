@@ -85,15 +85,17 @@ impl LocalStore for MemoryStore {
         Ok(written)
     }
 
-    async fn outbox(&self, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
+    async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
+        let position = |r: &LocalRecord| r.pending.as_ref().map_or(0, |p| p.seq);
         let mut ready: Vec<(String, LocalRecord)> = self
             .rows
             .borrow()
             .iter()
             .filter(|(_, r)| r.sync.status == SyncStatus::Unsynced)
+            .filter(|(_, r)| after.is_none_or(|after| position(r) > after))
             .map(|((c, _), r)| (c.clone(), r.clone()))
             .collect();
-        ready.sort_by_key(|(_, r)| r.pending.as_ref().map_or(0, |p| p.seq));
+        ready.sort_by_key(|(_, r)| position(r));
         ready.truncate(limit);
         Ok(ready)
     }
