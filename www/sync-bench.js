@@ -3,14 +3,17 @@
 //   push  — device A: N records written locally (untimed), then one `sync()` pushing them
 //           (batches of 1000) and pulling the page of its own changes back;
 //   pull  — a fresh device B: one `sync()` pulling the N records.
-// and prints records/s and the ratio to the raw write. Query: token, n (default 10000).
+// and prints records/s and the ratio to the raw write. Query: token, n (default 10000), ids.
 import init, { FerrySync } from "./pkg/ferrysync.js";
 
 const params = new URLSearchParams(location.search);
 const N = Number(params.get("n")) || 10000;
 const token = params.get("token");
+// ids=seq (default): ids in write order ("r000000", …, like time-ordered ids); ids=uuid: random
+// UUID v4 (ferrysync's default), whose batches are spread over the whole key space.
+const uuids = params.get("ids") === "uuid";
 const records = Array.from({ length: N }, (_, i) => ({
-  id: `r${String(i).padStart(6, "0")}`, title: `record ${i}`, n: i, done: i % 3 === 0,
+  id: uuids ? crypto.randomUUID() : `r${String(i).padStart(6, "0")}`, title: `record ${i}`, n: i, done: i % 3 === 0,
   tags: ["alpha", "beta"], note: "the quick brown fox jumps over the lazy dog",
 }));
 const tag = Math.random().toString(36).slice(2);
@@ -71,7 +74,7 @@ async function main() {
   }
   const line = (what, ms) => `${what.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${Math.round(N / (ms / 1000)).toString().padStart(8)} records/s`;
   return [
-    `sync benchmark, ${N} records, batchSize 1000`,
+    `sync benchmark, ${N} records, batchSize 1000, ids ${uuids ? "random UUID v4" : "in write order"}`,
     line("raw IndexedDB bulk write", rawMs),
     line("push (sync of N local)", push) + `  ${(push / rawMs).toFixed(2)}x raw (target <= 1.5x)`,
     `  of which waiting for the server ${pushNet.toFixed(0)} ms, in the page ${(push - pushNet).toFixed(0)} ms`,

@@ -72,7 +72,7 @@ export function remove(name) {
  * Reads `store(names[i]).get(keys[i])` for every i and resolves with the results in order
  * (`undefined` where a key is absent); rejects with the first failure. Keys are strings. Only
  * keys that exist are read: per store, the keys between the smallest and the largest wanted are
- * listed first (one `getAllKeys`, at most `2n + 16` of them for n wanted keys); when the list is
+ * listed first (one `getAllKeys`, at most `8n + 16` of them for n wanted keys); when the list is
  * complete, wanted keys not in it are known absent, which spares most reads when a page of
  * records is new to this device. A fuller list (the wanted keys are spread among many others)
  * means every key is read.
@@ -93,7 +93,7 @@ export function getMany(tx, names, keys) {
       const store = tx.objectStore(name);
       let lo = keys[wanted[0]], hi = lo;
       for (const i of wanted) { const k = keys[i]; if (k < lo) lo = k; if (k > hi) hi = k; }
-      const probe = 2 * wanted.length + 16;
+      const probe = 8 * wanted.length + 16;
       const listed = store.getAllKeys(IDBKeyRange.bound(lo, hi), probe);
       listed.onerror = () => fail(listed.error);
       listed.onsuccess = () => {

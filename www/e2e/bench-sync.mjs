@@ -1,5 +1,6 @@
 // Runs www/sync-bench.html in headless Chromium against the ferrysync-server at
-// FERRYSYNC_E2E_URL (serving www/) and prints its table. BENCH_N sets the record count.
+// FERRYSYNC_E2E_URL (serving www/) and prints its table, once with ids in write order and once
+// with random UUIDs. BENCH_N sets the record count, BENCH_IDS the runs (default "seq,uuid").
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,11 +8,14 @@ import { chromium } from "playwright-core";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
-const res = await fetch(`${base}/api/auth/register`, {
-  method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ username: "bench" + Math.random().toString(36).slice(2), password: "correct horse" }),
-});
-const { token } = await res.json();
+// A fresh user per run, so each fresh device pulls exactly that run's records.
+async function register() {
+  const res = await fetch(`${base}/api/auth/register`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "bench" + Math.random().toString(36).slice(2), password: "correct horse" }),
+  });
+  return (await res.json()).token;
+}
 const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-sync-bench-"));
@@ -20,10 +24,14 @@ let code = 0;
 try {
   const page = ctx.pages()[0] ?? await ctx.newPage();
   page.on("pageerror", (e) => console.error(e));
-  await page.goto(`${base}/sync-bench.html?token=${token}&n=${process.env.BENCH_N || 10000}`);
-  const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
-  console.log(result.text ?? result.error);
-  if (result.error) code = 1;
+  // Ids in write order, then random UUIDs (see www/sync-bench.js).
+  for (const ids of (process.env.BENCH_IDS || "seq,uuid").split(",")) {
+    const token = await register();
+    await page.goto(`${base}/sync-bench.html?token=${token}&n=${process.env.BENCH_N || 10000}&ids=${ids}`);
+    const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
+    console.log(result.text ?? result.error);
+    if (result.error) code = 1;
+  }
 } finally {
   await ctx.close();
   fs.rmSync(dir, { recursive: true, force: true });
