@@ -26,7 +26,7 @@ use super::{idb, js_store_error};
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
     #[wasm_bindgen(js_name = getMany)]
-    fn get_many(tx: &IdbTransaction, names: &Array, keys: &Array) -> Promise;
+    fn get_many(tx: &IdbTransaction, names: &Array, keys: &Array, probe: bool) -> Promise;
     #[wasm_bindgen(js_name = toJson)]
     fn to_json(value: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = putJson, catch)]
@@ -36,9 +36,12 @@ extern "C" {
 }
 
 /// Issues one `get` per `(store, key)` now; the future yields the decoded values in order.
+/// With `probe`, the keys a store lacks are found first and not read (`getMany` in `idb.js`):
+/// for keys that may well be absent; keys known to exist are read directly.
 fn read<T: DeserializeOwned>(
     tx: &IdbTransaction,
     gets: impl Iterator<Item = (JsValue, JsValue)>,
+    probe: bool,
 ) -> impl std::future::Future<Output = Result<Vec<Option<T>>>> {
     let (names, keys): (Array, Array) = {
         let (names, keys) = (Array::new(), Array::new());
@@ -48,7 +51,7 @@ fn read<T: DeserializeOwned>(
         }
         (names, keys)
     };
-    let promise = get_many(tx, &names, &keys);
+    let promise = get_many(tx, &names, &keys, probe);
     async move {
         let values: Array = JsFuture::from(promise)
             .await
@@ -137,11 +140,13 @@ async fn read_records(
         tx,
         keys.iter()
             .map(|(c, id)| (JsValue::from_str(c), JsValue::from_str(id))),
+        true,
     );
     let entries = read::<Entry>(
         tx,
         keys.iter()
             .map(|(c, id)| (outbox.clone(), JsValue::from_str(&entry_key(c, id)))),
+        true,
     );
     let (rows, entries) = (rows.await?, entries.await?);
     keys.iter()
@@ -324,6 +329,7 @@ pub async fn records_of(
     live: impl Fn(&Entry) -> bool,
 ) -> Result<Vec<(String, LocalRecord)>> {
     let wanted: Vec<bool> = entries.iter().map(&live).collect();
+    // A live entry's row exists.
     let rows = read::<Map<String, Value>>(
         tx,
         entries
@@ -331,6 +337,7 @@ pub async fn records_of(
             .zip(&wanted)
             .filter(|(_, w)| **w)
             .map(|(e, _)| (JsValue::from_str(&e.c), JsValue::from_str(&e.id))),
+        false,
     )
     .await?;
     let mut rows = rows.into_iter();

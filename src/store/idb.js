@@ -70,14 +70,14 @@ export function remove(name) {
 
 /**
  * Reads `store(names[i]).get(keys[i])` for every i and resolves with the results in order
- * (`undefined` where a key is absent); rejects with the first failure. Keys are strings. Only
- * keys that exist are read: per store, the keys between the smallest and the largest wanted are
- * listed first (one `getAllKeys`, at most `8n + 16` of them for n wanted keys); when the list is
- * complete, wanted keys not in it are known absent, which spares most reads when a page of
- * records is new to this device. A fuller list (the wanted keys are spread among many others)
- * means every key is read.
+ * (`undefined` where a key is absent); rejects with the first failure. Keys are strings.
+ * With `probe`, only keys that exist are read: per store, the keys between the smallest and the
+ * largest wanted are listed first (one `getAllKeys`, at most `8n + 16` of them for n wanted
+ * keys); when the list is complete, wanted keys not in it are known absent, which spares most
+ * reads when a page of records is new to this device. A full list (the wanted keys are spread
+ * among many others) means every key is read.
  */
-export function getMany(tx, names, keys) {
+export function getMany(tx, names, keys, probe) {
   return new Promise((ok, fail) => {
     const out = new Array(keys.length);
     const groups = new Map();
@@ -93,22 +93,23 @@ export function getMany(tx, names, keys) {
       const store = tx.objectStore(name);
       let lo = keys[wanted[0]], hi = lo;
       for (const i of wanted) { const k = keys[i]; if (k < lo) lo = k; if (k > hi) hi = k; }
-      const probe = 8 * wanted.length + 16;
-      const listed = store.getAllKeys(IDBKeyRange.bound(lo, hi), probe);
-      listed.onerror = () => fail(listed.error);
-      listed.onsuccess = () => {
-        let read = wanted;
-        if (listed.result.length < probe) {
-          const have = new Set(listed.result);
-          read = wanted.filter((i) => have.has(keys[i]));
-        }
-        let reads = read.length;
+      const read = (indexes) => {
+        let reads = indexes.length;
         if (reads === 0) return done();
-        for (const i of read) {
+        for (const i of indexes) {
           const request = store.get(keys[i]);
           request.onsuccess = () => { out[i] = request.result; if (--reads === 0) done(); };
           request.onerror = () => fail(request.error);
         }
+      };
+      if (!probe) { read(wanted); continue; }
+      const limit = 8 * wanted.length + 16;
+      const listed = store.getAllKeys(IDBKeyRange.bound(lo, hi), limit);
+      listed.onerror = () => fail(listed.error);
+      listed.onsuccess = () => {
+        if (listed.result.length >= limit) return read(wanted);
+        const have = new Set(listed.result);
+        read(wanted.filter((i) => have.has(keys[i])));
       };
     }
   });
