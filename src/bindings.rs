@@ -30,9 +30,7 @@ pub struct FerrySync {
 impl FerrySync {
     /// Opens (creating or upgrading) the database.
     pub async fn open(options: Ts<OpenOptions>) -> Result<FerrySync, JsValue> {
-        let options = options
-            .to_rust()
-            .map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        let options = OpenOptions::from_js(&options.into())?;
         let inner = Rc::new(Inner::open(options).await?);
         sync::attach(&inner).await?;
         Ok(FerrySync { inner })
@@ -117,9 +115,7 @@ impl FerrySync {
     ) -> Result<Array, JsValue> {
         let inner = self.inner.clone();
         inner.check_open()?;
-        let q = options
-            .to_rust()
-            .map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        let q = QueryOptions::from_js(&options.into())?;
         let range = q
             .range_spec()
             .range()

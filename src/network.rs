@@ -373,6 +373,6 @@ fn navigator_online() -> bool {
 /// A value as JS, the way every ferrysync value crosses (plain objects, no `Map`s).
 pub(crate) fn to_js<T: Serialize + ?Sized>(
     value: &T,
-) -> Result<JsValue, serde_wasm_bindgen::Error> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+) -> Result<JsValue, ferrysync_core::StoreError> {
+    crate::store::row::to_js(value)
 }

@@ -137,6 +137,33 @@ async fn exotic_values_round_trip_exactly_without_maps() {
 }
 
 #[wasm_bindgen_test]
+async fn bigints_reach_the_engine_as_exact_integers() {
+    let name = db_name("bigint");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"
+        await db.put("customers", { id: "b", big: 9007199254740993n, small: -5n });
+        const again = await db.put("customers", { id: "b", big: 9007199254740993n, small: -6n });
+        if (again.small !== -6n) throw new Error("the app reads its BigInt back");
+    "#,
+    )
+    .await;
+    js(&db, "await db.close();").await;
+    let store = store(&name).await;
+    let expected = serde_json::json!({ "big": 9007199254740993_u64, "small": -6 });
+    let record = store.get("customers", "b").await.unwrap().expect("record");
+    assert_eq!(serde_json::Value::Object(record.data), expected);
+    let outbox = store.outbox(None, 10).await.unwrap();
+    assert_eq!(
+        serde_json::Value::Object(outbox[0].1.data.clone()),
+        expected
+    );
+    store.close();
+    IndexedDb::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn bulk_put_and_queries() {
     let name = db_name("query");
     let db = open(&name, CRM).await.unwrap();
@@ -159,6 +186,8 @@ async fn bulk_put_and_queries() {
         eq(await code(db.query("customers", { index: "phone" })), "INVALID_QUERY", "unknown index");
         eq(await code(db.query("customers", { index: "name", gte: "B", lte: "A" })), "INVALID_QUERY", "lower > upper");
         eq(await code(db.query("customers", { index: "name", gte: {} })), "INVALID_QUERY", "not a key");
+        eq(await code(db.query("customers", { limit: "2" })), "INVALID_QUERY", "a limit that is no number");
+        eq(ids(await db.query("customers", { index: null, gte: null, limit: null })), names, "null is not given");
     "#).await;
     close_and_delete(&db, &name).await;
 }

@@ -77,7 +77,7 @@ fn driver(inner: &Inner) -> Result<Rc<SyncDriver>> {
 }
 
 fn js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    to_js(value).map_err(JsValue::from)
+    to_js(value).map_err(|e| Error::from(e).into())
 }
 
 fn status_js(status: &Status) -> JsValue {
@@ -182,7 +182,7 @@ fn choice_of(value: &JsValue) -> Result<Choice> {
             .into()),
         };
     }
-    let data: Value = serde_wasm_bindgen::from_value(value.clone())
+    let data: Value = crate::store::row::from_js(value.clone())
         .map_err(|e| ferrysync_core::Error::InvalidArgument(e.to_string()))?;
     let Value::Object(mut map) = data else {
         return Err(ferrysync_core::Error::InvalidArgument(

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use ferrysync_core::engine::Config;
 use ferrysync_core::query::RangeSpec;
 use ferrysync_core::CollectionPolicy;
+use js_sys::Reflect;
 use serde::Deserialize;
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
+use crate::store::row;
 use crate::{Error, Result};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -55,8 +57,9 @@ pub struct OpenOptions {
     #[serde(default)]
     #[tsify(optional)]
     pub token: Option<String>,
-    /// Returns a (fresh) token; called when there is none and once again after a 401.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    /// Returns a (fresh) token; called when there is none and once again after a 401. Read from
+    /// the object itself ([`OpenOptions::from_js`]): a function has no JSON form.
+    #[serde(default, deserialize_with = "no_json_form")]
     #[tsify(optional, type = "() => string | Promise<string>")]
     pub get_token: JsValue,
     /// Sync on `online`, after local writes (debounced) and every `syncIntervalMs` (default true).
@@ -92,6 +95,15 @@ pub struct CollectionConfig {
 }
 
 impl OpenOptions {
+    /// Reads the options object through its JSON text (one conversion path in the package), and
+    /// `getToken`, a function, from the object itself.
+    pub(crate) fn from_js(options: &JsValue) -> Result<Self> {
+        let mut parsed: Self =
+            row::from_js(options.clone()).map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        parsed.get_token = Reflect::get(options, &"getToken".into()).unwrap_or_default();
+        Ok(parsed)
+    }
+
     /// The sync engine's config: every collection with its strategy and field policies, and the
     /// batch size. An unknown strategy or field policy is an `INVALID_OPTIONS` error.
     pub(crate) fn sync_config(&self) -> Result<Config> {
@@ -115,54 +127,95 @@ impl OpenOptions {
     }
 }
 
+/// A field read from the object itself, not from JSON: whatever JSON has there is skipped.
+fn no_json_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<JsValue, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| JsValue::UNDEFINED)
+}
+
 /// One of core's snake_case policy names, or an `INVALID_OPTIONS` error naming what was wrong.
 fn parse<T: serde::de::DeserializeOwned>(value: &str, what: &str, collection: &str) -> Result<T> {
     serde_json::from_value(value.into())
         .map_err(|_| Error::InvalidOptions(format!("unknown {what} {value:?} for {collection:?}")))
 }
 
-/// Options of `query`: an index (the id when absent), a range, a limit and a direction.
-#[derive(Debug, Clone, Default, Deserialize, Tsify)]
+/// Options of `query`: an index (the id when absent), a range, a limit and a direction. Read
+/// field by field ([`QueryOptions::from_js`]): the bounds are IndexedDB keys (dates, arrays,
+/// binary), which have no faithful JSON form.
+#[derive(Debug, Clone, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryOptions {
     /// Index (field) to range over; `"id"` or absent: the record id.
-    #[serde(default)]
     #[tsify(optional)]
     pub index: Option<String>,
     /// Exactly this key.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "IDBValidKey")]
     pub eq: JsValue,
     /// Keys greater than this.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "IDBValidKey")]
     pub gt: JsValue,
     /// Keys greater than or equal to this.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "IDBValidKey")]
     pub gte: JsValue,
     /// Keys less than this.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "IDBValidKey")]
     pub lt: JsValue,
     /// Keys less than or equal to this.
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
     #[tsify(optional, type = "IDBValidKey")]
     pub lte: JsValue,
     /// Most records to return.
-    #[serde(default)]
     #[tsify(optional)]
     pub limit: Option<u32>,
     /// Highest keys first.
-    #[serde(default)]
     #[tsify(optional)]
     pub reverse: bool,
 }
 
 impl QueryOptions {
-    /// The bounds as core's range spec (`undefined` and `null` mean "not given").
+    /// Reads the options object (`undefined` and `null` fields mean "not given"); a field of the
+    /// wrong type is an `INVALID_QUERY` error naming it.
+    pub(crate) fn from_js(options: &JsValue) -> Result<Self> {
+        if !options.is_object() {
+            return Err(Error::InvalidQuery("options must be an object".to_owned()));
+        }
+        let field = |name: &str| {
+            let value = Reflect::get(options, &JsValue::from_str(name)).unwrap_or_default();
+            (!value.is_undefined() && !value.is_null()).then_some(value)
+        };
+        let wrong = |name: &str, what: &str| Error::InvalidQuery(format!("{name} must be {what}"));
+        let index = match field("index") {
+            Some(v) => Some(v.as_string().ok_or_else(|| wrong("index", "a string"))?),
+            None => None,
+        };
+        let limit = match field("limit") {
+            Some(v) => {
+                let n = v.as_f64().unwrap_or(-1.0);
+                if n.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&n) {
+                    return Err(wrong("limit", "a non-negative integer"));
+                }
+                Some(n as u32)
+            }
+            None => None,
+        };
+        let reverse = match field("reverse") {
+            Some(v) => v.as_bool().ok_or_else(|| wrong("reverse", "a boolean"))?,
+            None => false,
+        };
+        let key = |name: &str| field(name).unwrap_or_default();
+        Ok(Self {
+            index,
+            eq: key("eq"),
+            gt: key("gt"),
+            gte: key("gte"),
+            lt: key("lt"),
+            lte: key("lte"),
+            limit,
+            reverse,
+        })
+    }
+
+    /// The bounds as core's range spec (`undefined` means "not given").
     pub(crate) fn range_spec(&self) -> RangeSpec<JsValue> {
-        let given = |v: &JsValue| (!v.is_undefined() && !v.is_null()).then(|| v.clone());
+        let given = |v: &JsValue| (!v.is_undefined()).then(|| v.clone());
         RangeSpec {
             eq: given(&self.eq),
             gt: given(&self.gt),

@@ -11,6 +11,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{to_js, SyncDriver, DEBOUNCE_MS};
+use crate::store::row;
 
 /// What one tab tells the others: `{ kind: "changed" | "records" | "status", … }`.
 #[derive(Debug, Serialize)]
@@ -31,10 +32,10 @@ impl Message {
         let field = |name: &str| Reflect::get(data, &JsValue::from_str(name)).ok();
         match field("kind")?.as_string()?.as_str() {
             "changed" => Some(Self::Changed),
-            "records" => serde_wasm_bindgen::from_value(field("keys")?)
+            "records" => row::from_js(field("keys")?)
                 .ok()
                 .map(|keys| Self::Records { keys }),
-            "status" => serde_wasm_bindgen::from_value(field("status")?)
+            "status" => row::from_js(field("status")?)
                 .ok()
                 .map(|status| Self::Status { status }),
             _ => None,

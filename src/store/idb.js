@@ -115,10 +115,19 @@ export function getMany(tx, names, keys, probe) {
   });
 }
 
-/** JSON text of `value` (`undefined` entries of an array become `null`), or `undefined` when
- * it has no JSON form (a BigInt, a cycle): the caller then converts value by value. */
+/** JSON text of `value` (`undefined` entries of an array become `null`; a BigInt in the i64/u64
+ * range becomes its exact integer), or `undefined` when it has no JSON form (a cycle, a larger
+ * BigInt): the caller then converts value by value. */
 export function toJson(value) {
-  try { return JSON.stringify(value); } catch { return undefined; }
+  try { return JSON.stringify(value); } catch {
+    try { return JSON.stringify(value, bigints); } catch { return undefined; }
+  }
+}
+
+function bigints(_key, value) {
+  if (typeof value !== "bigint") return value;
+  if (value < -(2n ** 63n) || value >= 2n ** 64n) throw new RangeError("BigInt out of range");
+  return JSON.rawJSON ? JSON.rawJSON(String(value)) : Number(value);
 }
 
 /** Puts every value of the JSON array `json` into `store`, without awaiting each request (a

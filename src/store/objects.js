@@ -1,6 +1,6 @@
 // Object builders for src/store/objects.rs: the write path's objects made by literals, one
 // wasm-to-JS call per object instead of one per field. Field order and omitted optional fields
-// match what serde-wasm-bindgen's JSON-compatible serializer makes of the same Rust structs.
+// match what `row::to_js` (serde_json, then `JSON.parse`) makes of the same Rust structs.
 
 /** `SyncMeta`: `{ status, version?, updatedAt }`. */
 export function syncMeta(status, version, updatedAt) {

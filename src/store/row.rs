@@ -5,10 +5,10 @@
 use ferrysync_core::record::{LocalRecord, Pending, SyncMeta, SyncStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use super::js_store_error;
-use ferrysync_core::store::Result;
+use ferrysync_core::store::{Result, StoreError};
 
 /// The `_sync` field of a row.
 pub const SYNC: &str = "_sync";
@@ -80,20 +80,32 @@ impl Entry {
     }
 }
 
-fn serializer() -> serde_wasm_bindgen::Serializer {
-    serde_wasm_bindgen::Serializer::json_compatible()
+#[wasm_bindgen(module = "/src/store/idb.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = toJson)]
+    fn to_json(value: &JsValue) -> Option<String>;
 }
 
-/// Converts any serializable value for IndexedDB (plain objects, never `Map`s).
+fn json_error(e: &impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Converts any serializable value for IndexedDB and the app (plain objects, never `Map`s): JSON
+/// text by serde_json, `JSON.parse`d in the page, the one conversion path of the package.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serializer())
-        .map_err(|e| js_store_error(&e.into()))
+    let text = serde_json::to_string(value).map_err(|e| json_error(&e))?;
+    js_sys::JSON::parse(&text).map_err(|e| js_store_error(&e))
 }
 
-/// Reads a value written by [`to_js`] or by the app.
+/// Reads a value written by [`to_js`] or by the app, through its JSON text (`undefined` reads
+/// as `null`; a BigInt as its exact integer). A value with no JSON form (a cycle) is an error.
 pub fn from_js<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| js_store_error(&e.into()))
+    let text = match to_json(&value) {
+        Some(text) => text,
+        None if value.is_undefined() => "null".to_owned(),
+        None => return Err(StoreError::Backend("a value with no JSON form".to_owned())),
+    };
+    serde_json::from_str(&text).map_err(|e| json_error(&e))
 }
 
 /// The app's fields of a row (without `id` and `_sync`).
