@@ -54,7 +54,7 @@ impl Inner {
         let schema: Schema = options
             .collections
             .iter()
-            .map(|(name, c)| (name.clone(), c.indexes.iter().cloned().collect()))
+            .map(|(name, c)| (name.clone(), c.indexes.clone()))
             .collect();
         let store = IndexedDb::open(&options.name, &schema).await?;
         let fresh_id = Value::String(uuid::Uuid::new_v4().to_string());

@@ -15,7 +15,6 @@
 //!   cycle changed (their subscribers hear of them) and cycle status (their `status()`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use ferrysync_core::engine::{Engine, RecordEvent, Status, SyncReport};
@@ -319,12 +318,15 @@ impl SyncDriver {
                 .iter()
                 .any(|s| s.collection == collection)
         };
-        let mut by_collection: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        let mut by_collection: Vec<(&str, Vec<_>)> = Vec::new();
         for e in events {
-            if let Some(records) = by_collection.get_mut(e.collection.as_str()) {
-                records.push((e.id.clone(), e.record.clone()));
-            } else if listened(&e.collection) {
-                by_collection.insert(&e.collection, vec![(e.id.clone(), e.record.clone())]);
+            let record = (e.id.clone(), e.record.clone());
+            match by_collection.binary_search_by(|(c, _)| (*c).cmp(&e.collection)) {
+                Ok(i) => by_collection[i].1.push(record),
+                Err(i) if listened(&e.collection) => {
+                    by_collection.insert(i, (&e.collection, vec![record]));
+                }
+                Err(_) => {}
             }
         }
         for (collection, records) in by_collection {

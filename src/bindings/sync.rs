@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use ferrysync_core::engine::{Choice, Status};
 use js_sys::Function;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::FerrySync;
@@ -192,5 +192,5 @@ fn choice_of(value: &JsValue) -> Result<Choice> {
     };
     map.remove("id");
     map.remove("_sync");
-    Ok(Choice::Merged(Map::from_iter(map)))
+    Ok(Choice::Merged(map))
 }

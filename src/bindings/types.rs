@@ -1,13 +1,15 @@
 //! The shapes that cross the JS boundary, with generated TypeScript (`tsify`), plus the record
 //! types no Rust struct describes (a record is the app's own object).
 
-use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
 use ferrysync_core::engine::Config;
 use ferrysync_core::query::RangeSpec;
 use ferrysync_core::CollectionPolicy;
 use js_sys::Reflect;
-use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
@@ -52,7 +54,7 @@ pub struct OpenOptions {
     pub server_url: Option<String>,
     /// Collections by name.
     #[tsify(type = "Record<string, CollectionConfig>")]
-    pub collections: BTreeMap<String, CollectionConfig>,
+    pub collections: Entries<CollectionConfig>,
     /// Bearer token for the sync server.
     #[serde(default)]
     #[tsify(optional)]
@@ -91,7 +93,7 @@ pub struct CollectionConfig {
     /// Per-field policies applied to every write, e.g. `{ score: "max" }` (a score only goes up).
     #[serde(default)]
     #[tsify(optional, type = "Record<string, \"max\" | \"min\">")]
-    pub fields: BTreeMap<String, String>,
+    pub fields: Entries<String>,
 }
 
 impl OpenOptions {
@@ -108,12 +110,12 @@ impl OpenOptions {
     /// batch size. An unknown strategy or field policy is an `INVALID_OPTIONS` error.
     pub(crate) fn sync_config(&self) -> Result<Config> {
         let mut config = Config::new(self.collections.keys().cloned());
-        for (name, collection) in &self.collections {
+        for (name, collection) in self.collections.iter() {
             let mut policy = CollectionPolicy::default();
             if let Some(conflict) = &collection.conflict {
                 policy.strategy = parse(conflict, "conflict strategy", name)?;
             }
-            for (field, rule) in &collection.fields {
+            for (field, rule) in collection.fields.iter() {
                 policy
                     .fields
                     .insert(field.clone(), parse(rule, "field policy", name)?);
@@ -124,6 +126,55 @@ impl OpenOptions {
             config = config.with_batch_size(batch as usize);
         }
         Ok(config)
+    }
+}
+
+/// A JSON object's entries sorted by key (a duplicate key keeps its last value): a `Vec`, as
+/// options have a few entries and every `BTreeMap` type costs the wasm package kilobytes.
+#[derive(Debug, Clone)]
+pub struct Entries<V>(pub Vec<(String, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> Entries<V> {
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Entries<V> {
+            type Value = Vec<(String, V)>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut entries: Vec<(String, V)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                    match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+                        Ok(i) => entries[i].1 = value,
+                        Err(i) => entries.insert(i, (key, value)),
+                    }
+                }
+                Ok(entries)
+            }
+        }
+        d.deserialize_map(Entries(PhantomData)).map(Self)
     }
 }
 

@@ -1,6 +1,5 @@
 //! Messages between tabs of one database over the `BroadcastChannel` `ferrysync:<db>`.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use ferrysync_core::engine::Status;
@@ -79,13 +78,15 @@ impl SyncDriver {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let mut by_collection: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        // Grouped by collection, in name order (a sorted `Vec`: no map type for so few keys).
+        let mut by_collection: Vec<(String, Vec<_>)> = Vec::new();
         for (collection, id) in keys {
             let record = inner.store.get(&collection, &id).await.ok().flatten();
-            by_collection
-                .entry(collection)
-                .or_default()
-                .push((id, record));
+            let record = (id, record);
+            match by_collection.binary_search_by(|(c, _)| c.cmp(&collection)) {
+                Ok(i) => by_collection[i].1.push(record),
+                Err(i) => by_collection.insert(i, (collection, vec![record])),
+            }
         }
         for (collection, records) in by_collection {
             let _ = inner.notify_records(&collection, &records);

@@ -108,7 +108,11 @@ impl IndexedDb {
         self.check(collection)?;
         let index = index.filter(|i| *i != "id");
         if let Some(name) = index {
-            if !self.schema()[collection].contains(name) {
+            if !self
+                .schema()
+                .get(collection)
+                .is_some_and(|i| i.iter().any(|i| i == name))
+            {
                 return Err(Error::InvalidQuery(format!(
                     "{collection:?} has no index {name:?}"
                 )));

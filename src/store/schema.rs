@@ -12,8 +12,7 @@
 //! Opening never deletes a store or an index: the wanted schema is compared with what is on
 //! disk, and only missing stores and indexes are created, in a `versionchange` at version + 1.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use serde::ser::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DomStringList, IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
 
@@ -33,13 +32,81 @@ pub const NOT_SYNCED: &str = "unsynced";
 /// `DB_BLOCKED`.
 const BLOCKED_GRACE_MS: f64 = 3000.0;
 
-/// Collections and the indexed fields of each.
-pub type Schema = BTreeMap<String, BTreeSet<String>>;
+/// Collections and the indexed fields of each, both sorted by name. A sorted `Vec` rather
+/// than a `BTreeMap` of `BTreeSet`s: a schema has a handful of entries, and every map type
+/// costs the wasm package kilobytes of code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema(Vec<(String, Vec<String>)>);
+
+impl Schema {
+    /// No collections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when `collection` is in the schema.
+    pub fn contains_key(&self, collection: &str) -> bool {
+        self.find(collection).is_ok()
+    }
+
+    /// The indexed fields of `collection`, if it is in the schema.
+    pub fn get(&self, collection: &str) -> Option<&[String]> {
+        self.find(collection).ok().map(|i| self.0[i].1.as_slice())
+    }
+
+    /// The collection names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(c, _)| c)
+    }
+
+    /// The collections and their indexed fields, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &[String])> {
+        self.0.iter().map(|(c, i)| (c, i.as_slice()))
+    }
+
+    /// Adds `collection` with `indexes`, or adds `indexes` to it.
+    pub fn insert(&mut self, collection: String, indexes: impl IntoIterator<Item = String>) {
+        let at = match self.find(&collection) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (collection, Vec::new()));
+                at
+            }
+        };
+        let fields = &mut self.0[at].1;
+        for index in indexes {
+            if let Err(i) = fields.binary_search(&index) {
+                fields.insert(i, index);
+            }
+        }
+    }
+
+    fn find(&self, collection: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(c, _)| c.as_str().cmp(collection))
+    }
+}
+
+impl FromIterator<(String, Vec<String>)> for Schema {
+    fn from_iter<T: IntoIterator<Item = (String, Vec<String>)>>(iter: T) -> Self {
+        let mut schema = Self::new();
+        for (collection, indexes) in iter {
+            schema.insert(collection, indexes);
+        }
+        schema
+    }
+}
+
+/// As a JSON object: `{ collection: [index, …] }`.
+impl Serialize for Schema {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
 
 /// Checks a collection or index name: non-empty, and collections may not start with `_`
 /// (reserved for ferrysync's own stores).
 pub fn check(schema: &Schema) -> Result<()> {
-    for (collection, indexes) in schema {
+    for (collection, indexes) in schema.iter() {
         if collection.is_empty() || collection.starts_with('_') {
             return Err(Error::InvalidOptions(format!(
                 "collection name {collection:?} must be non-empty and not start with '_'"
@@ -67,7 +134,7 @@ pub async fn open(name: &str, wanted: &Schema) -> Result<(IdbDatabase, Schema)> 
     let needs_upgrade = !(names.contains(OUTBOX) && names.contains(META))
         || wanted.iter().any(|(c, idx)| match on_disk.get(c) {
             None => true,
-            Some(have) => !idx.is_subset(have),
+            Some(have) => idx.iter().any(|i| !have.contains(i)),
         });
     if !needs_upgrade {
         return Ok((db, on_disk));
@@ -117,7 +184,7 @@ fn read_schema(db: &IdbDatabase) -> Result<Schema> {
     let names: Vec<&str> = collections.iter().map(String::as_str).collect();
     let tx = idb::transaction(db, &names, false)?;
     for c in collections {
-        let indexes = strings(&idb::store(&tx, &c)?.index_names()).collect();
+        let indexes = strings(&idb::store(&tx, &c)?.index_names()).collect::<Vec<_>>();
         schema.insert(c, indexes);
     }
     Ok(schema)
@@ -140,7 +207,7 @@ fn add_missing(db: &IdbDatabase, tx: &IdbTransaction, wanted: &Schema) -> Result
     if !existing.contains(META) {
         create(META, None)?;
     }
-    for (collection, indexes) in wanted {
+    for (collection, indexes) in wanted.iter() {
         let store = if existing.contains(collection) {
             tx.object_store(collection)?
         } else {
