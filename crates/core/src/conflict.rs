@@ -20,12 +20,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hlc::Hlc;
+use crate::protocol::names::deserialize_by_name;
 use crate::protocol::Change;
 
 pub use field_policy::{apply_field_policies, FieldPolicy};
 
 /// How a conflict on a collection is resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// The server's version stays.
@@ -41,8 +42,19 @@ pub enum Strategy {
     Manual,
 }
 
+deserialize_by_name!(
+    Strategy,
+    [
+        ServerWins = "server_wins",
+        ClientWins = "client_wins",
+        NewestWins = "newest_wins",
+        Merge = "merge",
+        Manual = "manual"
+    ]
+);
+
 /// Whose data a conflict ended with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Winner {
     /// The version the server held.
@@ -52,6 +64,11 @@ pub enum Winner {
     /// A combination of both.
     Merged,
 }
+
+deserialize_by_name!(
+    Winner,
+    [Server = "server", Client = "client", Merged = "merged"]
+);
 
 /// A collection's conflict strategy plus its per-field policies.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ mod change;
 mod conflicts;
 mod error_body;
 mod full;
+pub(crate) mod names;
 mod pull;
 mod push;
 mod status;

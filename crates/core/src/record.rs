@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::hlc::Hlc;
+use crate::protocol::names::deserialize_by_name;
 use crate::protocol::{Change, ChangeResult, ResultStatus, ServerRecord};
 use crate::Winner;
 
 /// Where a record stands with the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SyncStatus {
     /// The server has this exact version.
@@ -31,6 +32,16 @@ pub enum SyncStatus {
     /// The server refused the last change; editing the record again retries.
     Rejected,
 }
+
+deserialize_by_name!(
+    SyncStatus,
+    [
+        Synced = "SYNCED",
+        Unsynced = "UNSYNCED",
+        Conflict = "CONFLICT",
+        Rejected = "REJECTED"
+    ]
+);
 
 /// The `_sync` metadata every record read by the app carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::protocol::names::deserialize_by_name;
+
 /// A rule for one top-level field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldPolicy {
     /// Keep the greater number (a quiz score may only go up).
@@ -14,6 +16,8 @@ pub enum FieldPolicy {
     /// Keep the smaller number.
     Min,
 }
+
+deserialize_by_name!(FieldPolicy, [Max = "max", Min = "min"]);
 
 /// Applies `policies` to `next`, the data about to replace `previous`.
 ///

@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::change::{Change, ServerRecord};
+use super::names::deserialize_by_name;
 use crate::conflict::{Strategy, Winner};
 
 /// Where a conflict-log entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
     /// A `manual` conflict waiting for `resolve-conflict`.
@@ -17,6 +18,11 @@ pub enum ConflictStatus {
     /// Decided by the collection's strategy when it happened; kept for the record.
     Auto,
 }
+
+deserialize_by_name!(
+    ConflictStatus,
+    [Open = "open", Resolved = "resolved", Auto = "auto"]
+);
 
 /// One entry of the conflict log: both versions, the strategy and the winner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +65,7 @@ pub struct ConflictList {
 }
 
 /// How a person closed a `manual` conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// Keep the server's version.
@@ -69,6 +75,11 @@ pub enum Resolution {
     /// Take the `data` sent with the resolution.
     Merged,
 }
+
+deserialize_by_name!(
+    Resolution,
+    [Server = "server", Client = "client", Merged = "merged"]
+);
 
 /// `POST /api/sync/resolve-conflict` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

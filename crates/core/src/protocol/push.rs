@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::change::{Change, ServerRecord};
+use super::names::deserialize_by_name;
 use crate::conflict::{CollectionPolicy, Strategy, Winner};
 
 /// Most changes one push may carry.
@@ -42,7 +43,7 @@ pub struct PushResponse {
 }
 
 /// The outcome of one change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultStatus {
     /// Written as a new version.
@@ -54,6 +55,16 @@ pub enum ResultStatus {
     /// The record had moved on since `baseVersion`; see `winner` and `record`.
     Conflict,
 }
+
+deserialize_by_name!(
+    ResultStatus,
+    [
+        Applied = "applied",
+        Skipped = "skipped",
+        Rejected = "rejected",
+        Conflict = "conflict"
+    ]
+);
 
 /// The result of one pushed change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
