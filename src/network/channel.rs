@@ -2,15 +2,14 @@
 
 use std::rc::Rc;
 
-use ferrysync_core::engine::Status;
+use ferrysync_core::engine::{ErrorInfo, Health, Status};
 use ferrysync_core::LocalStore;
-use js_sys::Reflect;
+use js_sys::{Array, Reflect};
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
 use super::{to_js, SyncDriver, DEBOUNCE_MS};
-use crate::store::row;
 
 /// What one tab tells the others: `{ kind: "changed" | "records" | "status", … }`.
 #[derive(Debug, Serialize)]
@@ -26,17 +25,14 @@ pub(super) enum Message {
 
 impl Message {
     /// Reads a message another tab posted. By hand rather than derived: an internally tagged
-    /// enum deserializes through serde's buffering `Content`, about 10 KB of wasm.
+    /// enum deserializes through serde's buffering `Content`, about 10 KB of wasm (and so are
+    /// its fields, below).
     fn from_js(data: &JsValue) -> Option<Self> {
         let field = |name: &str| Reflect::get(data, &JsValue::from_str(name)).ok();
         match field("kind")?.as_string()?.as_str() {
             "changed" => Some(Self::Changed),
-            "records" => row::from_js(field("keys")?)
-                .ok()
-                .map(|keys| Self::Records { keys }),
-            "status" => row::from_js(field("status")?)
-                .ok()
-                .map(|status| Self::Status { status }),
+            "records" => keys_of(&field("keys")?).map(|keys| Self::Records { keys }),
+            "status" => status_of(&field("status")?).map(|status| Self::Status { status }),
             _ => None,
         }
     }
@@ -93,4 +89,43 @@ impl SyncDriver {
         }
         self.refresh_soon();
     }
+}
+
+/// A `Status` as [`to_js`] writes it (camelCase fields), read by hand too: `Status` has no other
+/// reader in the package, and its derived `Deserialize` would cost ~6 KB of wasm. Every field
+/// is listed, so a new one fails to compile here; `health` follows from the others.
+fn status_of(v: &JsValue) -> Option<Status> {
+    let get = |o: &JsValue, name: &str| Reflect::get(o, &JsValue::from_str(name)).ok();
+    let count = |name: &str| get(v, name)?.as_f64().map(|n| n as usize);
+    let last_error = match get(v, "lastError")? {
+        e if e.is_null() || e.is_undefined() => None,
+        e => Some(ErrorInfo {
+            code: get(&e, "code")?.as_string()?,
+            message: get(&e, "message")?.as_string()?,
+        }),
+    };
+    let mut status = Status {
+        online: get(v, "online")?.as_bool()?,
+        syncing: get(v, "syncing")?.as_bool()?,
+        pending: count("pending")?,
+        conflicts: count("conflicts")?,
+        rejected: count("rejected")?,
+        last_sync_at: get(v, "lastSyncAt")?.as_f64().map(|t| t as u64),
+        last_error,
+        health: Health::default(),
+    };
+    status.health = status.health_of();
+    Some(status)
+}
+
+/// The `[collection, id]` pairs of a `records` message.
+fn keys_of(v: &JsValue) -> Option<Vec<(String, String)>> {
+    let pairs: &Array = v.dyn_ref()?;
+    pairs
+        .iter()
+        .map(|pair| {
+            let pair: &Array = pair.dyn_ref()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }

@@ -140,12 +140,16 @@ try {
       const off = window.db.subscribe("todos", (changes) => { off(); resolve(changes.map((c) => c.id)); });
     }));
     const p1 = tab1.requests.push, p2 = tab2.requests.push;
+    const synced = (await status(tab2)).lastSyncAt;
     await tab2.evaluate(() => window.db.put("todos", { id: "from-tab-2", title: "hello" }));
     await until(tab2, async () => (await window.db.get("todos", "from-tab-2"))?._sync.status === "SYNCED");
     await until(tab2, () => window.db.status().pending === 0);
     assert.ok(tab1.requests.push > p1, "the leader tab pushed");
     assert.equal(tab2.requests.push, p2, "the other tab sent nothing");
     assert.deepEqual(await seen, ["from-tab-2"], "tab 1's subscriber saw tab 2's write");
+    // Tab 2 runs no cycle: its lastSyncAt moves with the leader's, by the channel's status message.
+    await until(tab2, (t) => window.db.status().lastSyncAt > t && !window.db.status().syncing, synced);
+    assert.equal((await status(tab2)).health, "good");
     // The leader syncs what another device wrote; both tabs' subscribers hear of it.
     const other = await open(await device(), token, "tabs");
     const heard = tab2.evaluate(() => new Promise((resolve) => {
