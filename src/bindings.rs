@@ -5,6 +5,7 @@
 //! The sync methods live in their own `#[wasm_bindgen] impl FerrySync` block in `sync.rs`.
 
 pub(crate) mod error;
+mod fields;
 mod sync;
 pub mod types;
 

@@ -338,6 +338,8 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         eq(await code(db.query("nope", {})), "UNKNOWN_COLLECTION", "query");
         eq(await code(db.delete("nope", "a")), "UNKNOWN_COLLECTION", "delete");
         eq(await code(FerrySync.open({ name: "x" })), "INVALID_OPTIONS", "missing collections");
+        eq(await code(FerrySync.open({ name: "x", collections: { a: { indexes: "n" } } })), "INVALID_OPTIONS", "indexes not an array");
+        eq(await code(FerrySync.open({ name: "x", collections: {}, batchSize: "5" })), "INVALID_OPTIONS", "batchSize not a number");
         eq(await code(FerrySync.open({ name: "x", collections: { _outbox: {} } })), "INVALID_OPTIONS", "reserved name");
         try { await db.put("nope", {}); } catch (e) {
           if (!(e instanceof Error) || !/unknown collection "nope"/.test(e.message)) throw new Error("message: " + e.message);

@@ -1,19 +1,13 @@
 //! The shapes that cross the JS boundary, with generated TypeScript (`tsify`), plus the record
 //! types no Rust struct describes (a record is the app's own object).
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use ferrysync_core::engine::Config;
 use ferrysync_core::query::RangeSpec;
 use ferrysync_core::CollectionPolicy;
-use js_sys::Reflect;
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
 use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
-use crate::store::row;
+use super::fields::Fields;
 use crate::{Error, Result};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -43,67 +37,86 @@ export type ChangeEvent =
 "#;
 
 /// Options of `FerrySync.open`; keys this version does not know are ignored.
-#[derive(Debug, Clone, Deserialize, Tsify)]
+#[derive(Debug, Clone, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenOptions {
     /// IndexedDB database name.
     pub name: String,
     /// The sync server's base URL (used by the sync engine).
-    #[serde(default)]
     #[tsify(optional)]
     pub server_url: Option<String>,
     /// Collections by name.
     #[tsify(type = "Record<string, CollectionConfig>")]
     pub collections: Entries<CollectionConfig>,
     /// Bearer token for the sync server.
-    #[serde(default)]
     #[tsify(optional)]
     pub token: Option<String>,
-    /// Returns a (fresh) token; called when there is none and once again after a 401. Read from
-    /// the object itself ([`OpenOptions::from_js`]): a function has no JSON form.
-    #[serde(default, deserialize_with = "no_json_form")]
+    /// Returns a (fresh) token; called when there is none and once again after a 401.
     #[tsify(optional, type = "() => string | Promise<string>")]
     pub get_token: JsValue,
     /// Sync on `online`, after local writes (debounced) and every `syncIntervalMs` (default true).
-    #[serde(default)]
     #[tsify(optional)]
     pub auto_sync: Option<bool>,
     /// Interval between automatic cycles, in ms (default 300000).
-    #[serde(default)]
     #[tsify(optional)]
     pub sync_interval_ms: Option<u32>,
     /// Changes per push request and records per pull page, at most 1000 (default 500).
-    #[serde(default)]
     #[tsify(optional)]
     pub batch_size: Option<u32>,
 }
 
 /// One collection's configuration.
-#[derive(Debug, Clone, Default, Deserialize, Tsify)]
+#[derive(Debug, Clone, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct CollectionConfig {
     /// Fields to index for `query`.
-    #[serde(default)]
     #[tsify(optional)]
     pub indexes: Vec<String>,
     /// Conflict policy name (`"newest_wins"` when absent), applied by the server.
-    #[serde(default)]
     #[tsify(optional)]
     pub conflict: Option<String>,
     /// Per-field policies applied to every write, e.g. `{ score: "max" }` (a score only goes up).
-    #[serde(default)]
     #[tsify(optional, type = "Record<string, \"max\" | \"min\">")]
     pub fields: Entries<String>,
 }
 
 impl OpenOptions {
-    /// Reads the options object through its JSON text (one conversion path in the package), and
-    /// `getToken`, a function, from the object itself.
+    /// Reads the options object; a missing or mistyped field is an `INVALID_OPTIONS` error
+    /// naming it.
     pub(crate) fn from_js(options: &JsValue) -> Result<Self> {
-        let mut parsed: Self =
-            row::from_js(options.clone()).map_err(|e| Error::InvalidOptions(e.to_string()))?;
-        parsed.get_token = Reflect::get(options, &"getToken".into()).unwrap_or_default();
-        Ok(parsed)
+        let f = Fields::of(options, String::new(), Error::InvalidOptions)?;
+        let mut collections = Vec::new();
+        let entries = f.required(f.entries("collections")?, "collections", "an object")?;
+        for (name, value) in entries {
+            let c = Fields::of(
+                &value,
+                f.path(&format!("collections.{name}")),
+                Error::InvalidOptions,
+            )?;
+            let mut fields = Vec::new();
+            for (field, rule) in c.entries("fields")?.unwrap_or_default() {
+                let rule = rule
+                    .as_string()
+                    .ok_or_else(|| c.wrong(&format!("fields.{field}"), "a string"))?;
+                fields.push((field, rule));
+            }
+            let config = CollectionConfig {
+                indexes: c.strings("indexes")?.unwrap_or_default(),
+                conflict: c.string("conflict")?,
+                fields: Entries(fields),
+            };
+            collections.push((name, config));
+        }
+        Ok(Self {
+            name: f.required(f.string("name")?, "name", "a string")?,
+            server_url: f.string("serverUrl")?,
+            collections: Entries(collections),
+            token: f.string("token")?,
+            get_token: f.get("getToken").unwrap_or_default(),
+            auto_sync: f.bool("autoSync")?,
+            sync_interval_ms: f.u32("syncIntervalMs")?,
+            batch_size: f.u32("batchSize")?,
+        })
     }
 
     /// The sync engine's config: every collection with its strategy and field policies, and the
@@ -129,8 +142,8 @@ impl OpenOptions {
     }
 }
 
-/// A JSON object's entries sorted by key (a duplicate key keeps its last value): a `Vec`, as
-/// options have a few entries and every `BTreeMap` type costs the wasm package kilobytes.
+/// An options object's entries sorted by key: a `Vec`, as options have a few entries and every
+/// `BTreeMap` type costs the wasm package kilobytes.
 #[derive(Debug, Clone)]
 pub struct Entries<V>(pub Vec<(String, V)>);
 
@@ -152,46 +165,13 @@ impl<V> Entries<V> {
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Entries<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Entries<V> {
-            type Value = Vec<(String, V)>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut entries: Vec<(String, V)> = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, V>()? {
-                    match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-                        Ok(i) => entries[i].1 = value,
-                        Err(i) => entries.insert(i, (key, value)),
-                    }
-                }
-                Ok(entries)
-            }
-        }
-        d.deserialize_map(Entries(PhantomData)).map(Self)
-    }
-}
-
-/// A field read from the object itself, not from JSON: whatever JSON has there is skipped.
-fn no_json_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<JsValue, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| JsValue::UNDEFINED)
-}
-
 /// One of core's snake_case policy names, or an `INVALID_OPTIONS` error naming what was wrong.
 fn parse<T: serde::de::DeserializeOwned>(value: &str, what: &str, collection: &str) -> Result<T> {
     serde_json::from_value(value.into())
         .map_err(|_| Error::InvalidOptions(format!("unknown {what} {value:?} for {collection:?}")))
 }
 
-/// Options of `query`: an index (the id when absent), a range, a limit and a direction. Read
-/// field by field ([`QueryOptions::from_js`]): the bounds are IndexedDB keys (dates, arrays,
-/// binary), which have no faithful JSON form.
+/// Options of `query`: an index (the id when absent), a range, a limit and a direction.
 #[derive(Debug, Clone, Default, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryOptions {
@@ -223,44 +203,20 @@ pub struct QueryOptions {
 
 impl QueryOptions {
     /// Reads the options object (`undefined` and `null` fields mean "not given"); a field of the
-    /// wrong type is an `INVALID_QUERY` error naming it.
+    /// wrong type is an `INVALID_QUERY` error naming it. The bounds are IndexedDB keys (dates,
+    /// arrays, binary), kept as they are.
     pub(crate) fn from_js(options: &JsValue) -> Result<Self> {
-        if !options.is_object() {
-            return Err(Error::InvalidQuery("options must be an object".to_owned()));
-        }
-        let field = |name: &str| {
-            let value = Reflect::get(options, &JsValue::from_str(name)).unwrap_or_default();
-            (!value.is_undefined() && !value.is_null()).then_some(value)
-        };
-        let wrong = |name: &str, what: &str| Error::InvalidQuery(format!("{name} must be {what}"));
-        let index = match field("index") {
-            Some(v) => Some(v.as_string().ok_or_else(|| wrong("index", "a string"))?),
-            None => None,
-        };
-        let limit = match field("limit") {
-            Some(v) => {
-                let n = v.as_f64().unwrap_or(-1.0);
-                if n.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&n) {
-                    return Err(wrong("limit", "a non-negative integer"));
-                }
-                Some(n as u32)
-            }
-            None => None,
-        };
-        let reverse = match field("reverse") {
-            Some(v) => v.as_bool().ok_or_else(|| wrong("reverse", "a boolean"))?,
-            None => false,
-        };
-        let key = |name: &str| field(name).unwrap_or_default();
+        let f = Fields::of(options, String::new(), Error::InvalidQuery)?;
+        let key = |name: &str| f.get(name).unwrap_or_default();
         Ok(Self {
-            index,
+            index: f.string("index")?,
             eq: key("eq"),
             gt: key("gt"),
             gte: key("gte"),
             lt: key("lt"),
             lte: key("lte"),
-            limit,
-            reverse,
+            limit: f.u32("limit")?,
+            reverse: f.bool("reverse")?.unwrap_or_default(),
         })
     }
 
