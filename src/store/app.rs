@@ -286,7 +286,7 @@ fn changed(old: Option<&JsValue>, new: Option<&Object>) -> Vec<String> {
     let mut all = keys(old);
     all.extend(keys(new.map(|o| o.as_ref())));
     all.retain(|k| k != "id" && k != SYNC);
-    all.sort();
+    all.sort_unstable();
     all.dedup();
     all
 }

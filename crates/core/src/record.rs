@@ -331,14 +331,14 @@ pub fn changed_fields(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec
         .filter(|k| old.get(*k) != new.get(*k))
         .cloned()
         .collect();
-    fields.sort();
+    fields.sort_unstable();
     fields.dedup();
     fields
 }
 
 fn union(a: &[String], b: Vec<String>) -> Vec<String> {
     let mut all: Vec<String> = a.iter().cloned().chain(b).collect();
-    all.sort();
+    all.sort_unstable();
     all.dedup();
     all
 }
