@@ -1,10 +1,12 @@
 //! The engine's batch reads and writes ([`LocalStore::update`](ferrysync_core::store::LocalStore)
 //! and the outbox), hundreds of rows at a time. Per batch, all reads are issued at once and
 //! awaited as one promise, and rows cross the wasm boundary as one JSON text each way
-//! (`JSON.stringify` / `JSON.parse` in the page, serde_json in Rust), which is several times
-//! cheaper than converting every field of every row with serde-wasm-bindgen. A value that has no
-//! JSON form (a BigInt the app stored) falls back to that per-value conversion. Writes are
-//! issued without awaiting each: a failed one aborts the transaction and its commit says so.
+//! (`JSON.stringify` / `JSON.parse` in the page, serde_json in Rust), several times cheaper than
+//! converting every field of every row (`toJson` in `idb.js` writes a BigInt the app stored as
+//! its exact integer; a batch with a value that has no JSON form, e.g. a cycle, is decoded value
+//! by value, and that value is an error). Writes are issued without awaiting each: a failed one aborts the
+//! transaction and its commit says so. Reads of keys that may be absent first list the keys the
+//! store has (`getMany` in `idb.js`).
 
 use std::collections::HashMap;
 
