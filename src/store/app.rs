@@ -267,11 +267,14 @@ fn sync_of(row: &JsValue) -> Result<SyncMeta, StoreError> {
 }
 
 /// The fields an edit changed; when a value cannot be compared (not JSON), every field of
-/// either side, a safe superset.
+/// either side, a safe superset. A new record changed every field it has: its keys are enough,
+/// none of its values is read.
 fn changed(old: Option<&JsValue>, new: Option<&Object>) -> Vec<String> {
     let data = |v: Option<&JsValue>| v.map_or_else(|| Ok(Map::new()), row::data_of);
-    if let (Ok(old), Ok(new)) = (data(old), data(new.map(|o| o.as_ref()))) {
-        return changed_fields(&old, &new);
+    if old.is_some() {
+        if let (Ok(old), Ok(new)) = (data(old), data(new.map(|o| o.as_ref()))) {
+            return changed_fields(&old, &new);
+        }
     }
     let keys = |v: Option<&JsValue>| -> Vec<String> {
         v.and_then(|v| v.dyn_ref::<Object>())
