@@ -117,10 +117,8 @@ impl LocalStore for IndexedDb {
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
         let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
-        match batch::update(&tx, keys, meta, f).await {
-            Ok(written) => idb::commit(&tx).await.map(|()| written),
-            Err(e) => idb::abort(&tx, e),
-        }
+        let written = batch::update(&tx, keys, meta, f).await;
+        idb::commit_or_abort(&tx, written).await
     }
 
     async fn update_read(
@@ -130,10 +128,8 @@ impl LocalStore for IndexedDb {
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
-        match batch::update_read(&tx, read, meta, f).await {
-            Ok(written) => idb::commit(&tx).await.map(|()| written),
-            Err(e) => idb::abort(&tx, e),
-        }
+        let written = batch::update_read(&tx, read, meta, f).await;
+        idb::commit_or_abort(&tx, written).await
     }
 
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {

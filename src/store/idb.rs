@@ -122,6 +122,14 @@ pub async fn commit(tx: &IdbTransaction) -> Result<()> {
     promise(finish(tx)).await.map(drop)
 }
 
+/// Commits `tx` when its body succeeded (see [`commit`]), aborts it otherwise (see [`abort`]).
+pub async fn commit_or_abort<T>(tx: &IdbTransaction, body: Result<T>) -> Result<T> {
+    match body {
+        Ok(value) => commit(tx).await.map(|()| value),
+        Err(e) => abort(tx, e),
+    }
+}
+
 /// Aborts `tx` after a failed step and passes the step's error on.
 pub fn abort<T>(tx: &IdbTransaction, error: StoreError) -> Result<T> {
     // The abort's own outcome does not matter: the transaction is dead either way (a failed

@@ -96,6 +96,7 @@
 
 mod config;
 mod conflicts;
+mod event;
 mod local;
 mod pull;
 mod push;
@@ -104,14 +105,12 @@ mod status;
 mod tests;
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
-use crate::record::LocalRecord;
 use crate::store::LocalStore;
 use crate::transport::Transport;
 
@@ -120,41 +119,8 @@ pub use config::{
     META_HLC, META_LAST_SYNC_AT, META_SEQ,
 };
 pub use conflicts::{Choice, OpenConflict, RejectedChange};
+pub use event::{RecordEvent, RecordFn, RecordListener};
 pub use status::{ErrorInfo, Health, Status, StatusListener, SyncReport};
-
-/// A record changed by a pull, an acknowledgement or a resolution; `record` is `None` when the
-/// row was removed (an acknowledged or pulled delete).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordEvent {
-    /// Collection of the record.
-    pub collection: String,
-    /// Record id.
-    pub id: String,
-    /// The record as now stored.
-    pub record: Option<LocalRecord>,
-}
-
-impl RecordEvent {
-    /// The event for the row at `key` when an update turned `before` into `after`; `None` when
-    /// nothing changed.
-    fn changed(
-        key: &crate::store::Key,
-        before: &Option<LocalRecord>,
-        after: &Option<LocalRecord>,
-    ) -> Option<Self> {
-        (before != after).then(|| Self {
-            collection: key.0.clone(),
-            id: key.1.clone(),
-            record: after.clone(),
-        })
-    }
-}
-
-/// Subscriber to records changed by sync (not by the app's own writes).
-pub type RecordListener = Rc<RecordFn>;
-
-/// The callback inside a [`RecordListener`].
-pub type RecordFn = dyn Fn(&[RecordEvent]);
 
 /// The callback inside a [`StatusListener`].
 pub type StatusFn = dyn Fn(&Status);

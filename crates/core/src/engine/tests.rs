@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::clock::ManualClock;
 use crate::record::Edit;
-use crate::record::SyncStatus;
+use crate::record::{LocalRecord, SyncStatus};
 use crate::store::MemoryStore;
 use crate::{CollectionPolicy, Strategy};
 use fake_server::FakeServer;
