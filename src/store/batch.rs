@@ -257,21 +257,21 @@ fn write(
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
     // A key listed twice sees its own earlier result, as in one sequential pass; `stored` says
-    // whether a row and an entry exist on disk, so only those are deleted.
-    let mut current: HashMap<&Key, (Option<LocalRecord>, bool, bool)> = HashMap::new();
-    let mut order: Vec<&Key> = Vec::new();
-    let mut written = Vec::with_capacity(keys.len());
+    // whether a row and an entry exist on disk, so only those are deleted. `current` points at
+    // each key's latest result in `written`, which is written from there (no copies).
+    let mut current: HashMap<&Key, (usize, bool, bool)> = HashMap::with_capacity(keys.len());
+    let mut order: Vec<&Key> = Vec::with_capacity(keys.len());
+    let mut written: Vec<Option<LocalRecord>> = Vec::with_capacity(keys.len());
     for (key, (record, had_row, had_entry)) in keys.iter().zip(read) {
-        let (old, had_row, had_entry) = match current.remove(key) {
-            Some(seen) => seen,
+        let (old, had_row, had_entry) = match current.get(key) {
+            Some(&(at, had_row, had_entry)) => (written[at].clone(), had_row, had_entry),
             None => {
                 order.push(key);
                 (record, had_row, had_entry)
             }
         };
-        let next = f(key, old);
-        written.push(next.clone());
-        current.insert(key, (next, had_row, had_entry));
+        current.insert(key, (written.len(), had_row, had_entry));
+        written.push(f(key, old));
     }
     let mut puts: HashMap<&str, Vec<RowOut<'_>>> = HashMap::new();
     let mut deletes: HashMap<&str, Array> = HashMap::new();
@@ -279,12 +279,13 @@ fn write(
     let entry_deletes = Array::new();
     for key in order {
         let (collection, id) = key;
-        let Some((next, had_row, had_entry)) = current.get(key) else {
+        let Some(&(at, had_row, had_entry)) = current.get(key) else {
             continue;
         };
+        let next = &written[at];
         match next.as_ref().filter(|r| !r.deleted) {
             Some(record) => puts.entry(collection).or_default().push(RowOut(record)),
-            None if *had_row => {
+            None if had_row => {
                 deletes
                     .entry(collection)
                     .or_insert_with(Array::new)
@@ -297,7 +298,7 @@ fn write(
             .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), r.deleted));
         match entry {
             Some(entry) => entries.push(entry),
-            None if *had_entry => {
+            None if had_entry => {
                 entry_deletes.push(&entry_key(collection, id).into());
             }
             None => {}

@@ -280,46 +280,55 @@ impl LocalRecord {
 
     /// The record after pulling `server` over `local`; `None` means "remove the record".
     /// A record with a pending change (any status but `SYNCED`) is left exactly as it is.
-    pub fn apply_pulled(local: Option<Self>, server: &ServerRecord, now: u64) -> Option<Self> {
-        match local {
-            Some(local) if local.pending.is_some() => Some(local),
-            Some(local) if local.sync.version.is_some_and(|v| v > server.version) => Some(local),
-            // The same version with other data happens when a push's answer was lost and the
-            // retry came back `skipped: duplicate` without the record (the change may have lost a
-            // conflict, or a field policy changed it): the server's copy is the truth.
-            Some(local)
-                if local.sync.version == Some(server.version)
-                    && !local.deleted
-                    && !server.deleted
-                    && server.data.as_object() == Some(&local.data) =>
-            {
-                Some(local)
-            }
-            _ => Self::from_server(server, now),
+    /// `server` is taken, so its data becomes the record's without a copy.
+    pub fn apply_pulled(local: Option<Self>, server: ServerRecord, now: u64) -> Option<Self> {
+        if Self::keeps_local(local.as_ref(), &server) {
+            return local;
         }
+        (!server.deleted).then(|| Self::synced(server.id, server.data, server.version, now))
+    }
+
+    /// Whether pulling `server` leaves `local` exactly as it is (see
+    /// [`LocalRecord::apply_pulled`]).
+    pub fn keeps_local(local: Option<&Self>, server: &ServerRecord) -> bool {
+        let Some(local) = local else {
+            return false;
+        };
+        local.pending.is_some()
+            || local.sync.version.is_some_and(|v| v > server.version)
+            // The same version with other data happens when a push's answer was lost and the
+            // retry came back `skipped: duplicate` without the record (the change may have lost
+            // a conflict, or a field policy changed it): the server's copy is the truth.
+            || (local.sync.version == Some(server.version)
+                && !local.deleted
+                && !server.deleted
+                && server.data.as_object() == Some(&local.data))
     }
 
     /// A synced record holding `server`'s version; `None` for a tombstone.
     pub fn from_server(server: &ServerRecord, now: u64) -> Option<Self> {
-        if server.deleted {
-            return None;
-        }
-        let data = match &server.data {
-            Value::Object(map) => map.clone(),
+        (!server.deleted)
+            .then(|| Self::synced(server.id.clone(), server.data.clone(), server.version, now))
+    }
+
+    /// A synced record with `data` (an object; anything else is taken as `{}`) at `version`.
+    fn synced(id: String, data: Value, version: u64, now: u64) -> Self {
+        let data = match data {
+            Value::Object(map) => map,
             _ => Map::new(),
         };
         let sync = SyncMeta {
             status: SyncStatus::Synced,
-            version: Some(server.version),
+            version: Some(version),
             updated_at: now,
         };
-        Some(Self {
-            id: server.id.clone(),
+        Self {
+            id,
             data,
             deleted: false,
             sync,
             pending: None,
-        })
+        }
     }
 }
 

@@ -93,8 +93,9 @@ pub trait LocalStore {
     /// Reads one record, tombstones included.
     async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>>;
 
-    /// Reads the rows at `keys`, passes each to `f`, writes what `f` returns and sets the `meta`
-    /// entries, all in one transaction. Returns the rows as written, in `keys` order.
+    /// Reads the rows at `keys`, passes each to `f` (once per listed key, in `keys` order; a key
+    /// listed twice gets its first result), writes what `f` returns and sets the `meta` entries,
+    /// all in one transaction. Returns the rows as written, in `keys` order.
     async fn update(
         &self,
         keys: &[Key],

@@ -47,10 +47,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     None => Ok(None),
                 }
             };
+            let changes = std::mem::take(&mut page.changes);
+            report.pulled += changes.len();
             let (stored, fetched) =
-                join(self.apply_page(&page.changes, &page.cursor, settled), fetch).await;
+                join(self.apply_page(changes, &page.cursor, settled), fetch).await;
             stored?;
-            report.pulled += page.changes.len();
             let Some(fetched) = fetched? else {
                 return Ok(());
             };
@@ -69,14 +70,15 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         }
     }
 
-    /// Writes one page and its cursor in one store update.
+    /// Writes one page and its cursor in one store update. The page's records are taken: their
+    /// data becomes the stored records' without a copy.
     async fn apply_page(
         &self,
-        changes: &[ServerRecord],
+        changes: Vec<ServerRecord>,
         cursor: &str,
         settled: &super::Settled,
     ) -> Result<()> {
-        let mut latest: HashMap<Key, &ServerRecord> = HashMap::with_capacity(changes.len());
+        let mut latest: HashMap<Key, ServerRecord> = HashMap::with_capacity(changes.len());
         let mut keys: Vec<Key> = Vec::with_capacity(changes.len());
         for record in changes {
             // A server outside the config's collections would make the whole update fail.
@@ -89,6 +91,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             if settled.get(&key) == Some(&record.version) {
                 continue;
             }
+            // A record listed twice: its later version is the one to keep.
             if latest.insert(key.clone(), record).is_none() {
                 keys.push(key);
             }
@@ -98,17 +101,34 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             self.hlc_meta(),
         ];
         let now = self.clock.now_millis();
-        let mut events = Vec::new();
-        self.store
+        // Whether the update changed each key (it calls `f` once per key, in order); their
+        // events take the rows it returns, without copies.
+        let mut changed = Vec::with_capacity(keys.len());
+        let written = self
+            .store
             .update(&keys, &meta, &mut |key, local| {
-                let Some(server) = latest.get(key) else {
+                let server = latest.remove(key);
+                let Some(server) = server.filter(|s| !LocalRecord::keeps_local(local.as_ref(), s))
+                else {
+                    changed.push(false);
                     return local;
                 };
-                let next = LocalRecord::apply_pulled(local.clone(), server, now);
-                events.extend(RecordEvent::changed(key, &local, &next));
+                let next = LocalRecord::apply_pulled(None, server, now);
+                changed.push(local.is_some() || next.is_some());
                 next
             })
             .await?;
+        let events: Vec<RecordEvent> = keys
+            .into_iter()
+            .zip(written)
+            .zip(changed)
+            .filter(|(_, changed)| *changed)
+            .map(|(((collection, id), record), _)| RecordEvent {
+                collection,
+                id,
+                record,
+            })
+            .collect();
         self.emit_records(&events);
         Ok(())
     }

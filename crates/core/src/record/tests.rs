@@ -187,7 +187,7 @@ fn a_pulled_version_never_overwrites_a_pending_edit() {
         Some(obj(json!({"a": 2}))),
         edit(5),
     );
-    let after = LocalRecord::apply_pulled(Some(local.clone()), &server(2, json!({"a": 7})), 9);
+    let after = LocalRecord::apply_pulled(Some(local.clone()), server(2, json!({"a": 7})), 9);
     assert_eq!(after, Some(local));
 }
 
@@ -195,7 +195,7 @@ fn a_pulled_version_never_overwrites_a_pending_edit() {
 fn pulled_versions_replace_older_synced_ones_and_tombstones_remove() {
     let after = LocalRecord::apply_pulled(
         Some(synced(1, json!({"a": 1}))),
-        &server(2, json!({"a": 7})),
+        server(2, json!({"a": 7})),
         9,
     )
     .unwrap();
@@ -203,9 +203,9 @@ fn pulled_versions_replace_older_synced_ones_and_tombstones_remove() {
         (after.sync.version, after.data.clone()),
         (Some(2), obj(json!({"a": 7})))
     );
-    let same = LocalRecord::apply_pulled(Some(after.clone()), &server(1, json!({"a": 1})), 9);
+    let same = LocalRecord::apply_pulled(Some(after.clone()), server(1, json!({"a": 1})), 9);
     assert_eq!(same, Some(after.clone()));
-    assert!(LocalRecord::apply_pulled(Some(after), &server(3, Value::Null), 9).is_none());
+    assert!(LocalRecord::apply_pulled(Some(after), server(3, Value::Null), 9).is_none());
 }
 
 #[test]
@@ -248,8 +248,8 @@ fn a_duplicate_of_an_open_manual_conflict_is_that_conflict() {
 fn the_same_version_with_other_data_is_replaced_by_the_server_copy() {
     // A lost answer: the device thinks its data is version 2, the server's version 2 differs.
     let mine = synced(2, json!({"a": 1}));
-    let same = LocalRecord::apply_pulled(Some(mine.clone()), &server(2, json!({"a": 1})), 9);
+    let same = LocalRecord::apply_pulled(Some(mine.clone()), server(2, json!({"a": 1})), 9);
     assert_eq!(same, Some(mine.clone()));
-    let theirs = LocalRecord::apply_pulled(Some(mine), &server(2, json!({"a": 5})), 9).unwrap();
+    let theirs = LocalRecord::apply_pulled(Some(mine), server(2, json!({"a": 5})), 9).unwrap();
     assert_eq!(theirs.data, obj(json!({"a": 5})));
 }
