@@ -127,6 +127,17 @@ impl LocalStore for IndexedDb {
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
+        // First as if every record in `read` were unchanged: the writes are issued at once,
+        // while the check that they are unchanged runs first in the same transaction. When one
+        // changed, that transaction is aborted and the update redone, reading what changed.
+        let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
+        match batch::update_assumed(&tx, read, meta, f).await {
+            Ok(Some(written)) => return idb::commit_or_abort(&tx, Ok(written)).await,
+            Ok(None) => {
+                let _ = tx.abort();
+            }
+            Err(e) => return idb::abort(&tx, e),
+        }
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         let written = batch::update_read(&tx, read, meta, f).await;
         idb::commit_or_abort(&tx, written).await

@@ -168,14 +168,8 @@ async fn read_known(
     tx: &IdbTransaction,
     known: &[(String, LocalRecord)],
 ) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
-    let entries = outbox_entries(tx, known).await?;
-    let unchanged: Vec<bool> = known
-        .iter()
-        .map(|(c, r)| {
-            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), r.deleted);
-            expected.is_some_and(|e| e.o.is_some() && entries.get(&e.k) == Some(&e))
-        })
-        .collect();
+    let entries = outbox_entries(tx, known)?.await?;
+    let unchanged = unchanged(known, &entries);
     let changed: Vec<Key> = known
         .iter()
         .zip(&unchanged)
@@ -197,28 +191,45 @@ async fn read_known(
     Ok(records)
 }
 
+/// Which records of `known` are unchanged: their outbox entry is still the one they imply.
+fn unchanged(known: &[(String, LocalRecord)], entries: &HashMap<String, Entry>) -> Vec<bool> {
+    known
+        .iter()
+        .map(|(c, r)| {
+            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), r.deleted);
+            expected.is_some_and(|e| e.o.is_some() && entries.get(&e.k) == Some(&e))
+        })
+        .collect()
+}
+
 /// The outbox entries, by key, in the span of outbox positions of the `UNSYNCED` records in
 /// `known`: one `getAll` of the position index instead of a read per record (a batch just
-/// pushed is one span).
-async fn outbox_entries(
+/// pushed is one span). The request is issued now; the future decodes its answer.
+fn outbox_entries(
     tx: &IdbTransaction,
     known: &[(String, LocalRecord)],
-) -> Result<HashMap<String, Entry>> {
+) -> Result<impl std::future::Future<Output = Result<HashMap<String, Entry>>>> {
     let positions = known
         .iter()
         .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq as f64));
     let (lo, hi) = positions.fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p), hi.max(p)));
-    if lo > hi {
-        return Ok(HashMap::new());
-    }
-    let index = idb::thrown(idb::store(tx, OUTBOX)?.index(OUTBOX_ORDER))?;
-    let range = idb::thrown(web_sys::IdbKeyRange::bound(&lo.into(), &hi.into()))?;
-    let values = idb::all(index.get_all_with_key(&range)).await?;
-    Ok(decode::<Entry>(&values)?
-        .into_iter()
-        .flatten()
-        .map(|e| (e.k.clone(), e))
-        .collect())
+    let request = if lo > hi {
+        None
+    } else {
+        let index = idb::thrown(idb::store(tx, OUTBOX)?.index(OUTBOX_ORDER))?;
+        let range = idb::thrown(web_sys::IdbKeyRange::bound(&lo.into(), &hi.into()))?;
+        Some(idb::all(index.get_all_with_key(&range)))
+    };
+    Ok(async move {
+        let Some(request) = request else {
+            return Ok(HashMap::new());
+        };
+        Ok(decode::<Entry>(&request.await?)?
+            .into_iter()
+            .flatten()
+            .map(|e| (e.k.clone(), e))
+            .collect())
+    })
 }
 
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
@@ -246,6 +257,33 @@ pub async fn update_read(
         .map(|(c, r)| (c.clone(), r.id.clone()))
         .collect();
     write(tx, &keys, read, meta, f)
+}
+
+/// [`update_read`] as if every record in `known` were unchanged: the writes are issued before
+/// the check that they are (the check, issued first, sees the entries as they were before
+/// them). `None` when one changed: the caller aborts `tx` then, and `f` has been called.
+pub async fn update_assumed(
+    tx: &IdbTransaction,
+    known: &[(String, LocalRecord)],
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Option<Vec<Option<LocalRecord>>>> {
+    let check = outbox_entries(tx, known)?;
+    let keys: Vec<Key> = known
+        .iter()
+        .map(|(c, r)| (c.clone(), r.id.clone()))
+        .collect();
+    // A live record with an entry has a row; a tombstone has none.
+    let assumed = known
+        .iter()
+        .map(|(_, r)| (Some(r.clone()), !r.deleted, true))
+        .collect();
+    let written = write(tx, &keys, assumed, meta, f)?;
+    let entries = check.await?;
+    Ok(unchanged(known, &entries)
+        .into_iter()
+        .all(|same| same)
+        .then_some(written))
 }
 
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`.

@@ -108,6 +108,9 @@ pub trait LocalStore {
     /// when its sync metadata and pending change are still exactly those in `read` (every write
     /// of a record's data changes those: a local edit makes a new pending change, a pulled or
     /// acknowledged version a new version), which spares the reads of a batch just pushed.
+    /// `f` may be called again for a key (a store that went ahead as if nothing had changed and
+    /// found otherwise redoes the update); only what the last call returns is written, so `f`
+    /// must not count or collect anything itself: take that from the returned rows.
     async fn update_read(
         &self,
         read: &[(String, LocalRecord)],

@@ -16,22 +16,6 @@ pub struct RecordEvent {
     pub record: Option<LocalRecord>,
 }
 
-impl RecordEvent {
-    /// The event for the row at `key` when an update turned `before` into `after`; `None` when
-    /// nothing changed.
-    pub(super) fn changed(
-        key: &crate::store::Key,
-        before: &Option<LocalRecord>,
-        after: &Option<LocalRecord>,
-    ) -> Option<Self> {
-        (before != after).then(|| Self {
-            collection: key.0.clone(),
-            id: key.1.clone(),
-            record: after.clone(),
-        })
-    }
-}
-
 /// Subscriber to records changed by sync (not by the app's own writes).
 pub type RecordListener = Rc<RecordFn>;
 

@@ -173,26 +173,44 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             meta.push((META_CONFLICTS, value));
         }
         let now = self.clock.now_millis();
-        let mut events = Vec::new();
         // The batch was read from the store: its records need not be read again unless they
-        // changed meanwhile.
-        self.store
+        // changed meanwhile. The store may call the closure twice for a record (see
+        // `update_read`), so it only decides; what changed is taken from the rows written.
+        // Per key: whether a result settled it, and whether its row changed.
+        let mut outcome: HashMap<Key, (bool, bool)> = HashMap::with_capacity(batch.len());
+        let written = self
+            .store
             .update_read(batch, &meta, &mut |key, existing| {
                 let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
+                    outcome.insert(key.clone(), (false, false));
                     return existing;
                 };
                 let next = record.acknowledge(result, now);
-                if let Some(version) = next
-                    .as_ref()
-                    .filter(|r| r.pending.is_none())
-                    .and_then(|r| r.sync.version)
-                {
-                    done.insert(key.clone(), version);
-                }
-                events.extend(RecordEvent::changed(key, &existing, &next));
+                outcome.insert(key.clone(), (true, next != existing));
                 next
             })
             .await?;
+        let mut events = Vec::new();
+        for ((collection, record), next) in batch.iter().zip(written) {
+            let key = (collection.clone(), record.id.clone());
+            let (acknowledged, changed) = outcome.get(&key).copied().unwrap_or_default();
+            if let Some(version) = next
+                .as_ref()
+                .filter(|_| acknowledged)
+                .as_ref()
+                .filter(|r| r.pending.is_none())
+                .and_then(|r| r.sync.version)
+            {
+                done.insert(key.clone(), version);
+            }
+            if changed {
+                events.push(RecordEvent {
+                    collection: key.0,
+                    id: key.1,
+                    record: next,
+                });
+            }
+        }
         self.emit_records(&events);
         Ok(())
     }

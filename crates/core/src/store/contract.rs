@@ -316,8 +316,11 @@ async fn update_read_sees_what_changed_since<S: LocalStore>(store: &S) {
         })
         .await
         .expect("update_read");
+    // `f` may be called again for a key (a store that went ahead as if nothing changed redoes
+    // the update): the last call is the one that counts.
     let current = |id: &str| {
         seen.iter()
+            .rev()
             .find(|r| r.id == id)
             .expect("passed to f")
             .clone()
