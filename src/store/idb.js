@@ -71,11 +71,12 @@ export function remove(name) {
 /**
  * Reads `store(names[i]).get(keys[i])` for every i and resolves with the results in order
  * (`undefined` where a key is absent); rejects with the first failure. Keys are strings.
- * With `probe`, only keys that exist are read: per store, the keys between the smallest and the
- * largest wanted are listed first (one `getAllKeys`, at most `8n + 16` of them for n wanted
- * keys); when the list is complete, wanted keys not in it are known absent, which spares most
- * reads when a page of records is new to this device. A full list (the wanted keys are spread
- * among many others) means every key is read.
+ * Per store, the span between the smallest and the largest wanted key is looked at first. When
+ * it holds fewer than `2n + 16` keys for n wanted, mostly wanted ones (ids in write order, a
+ * batch just written), all its values are read with one `getAll` instead of a `get` per key.
+ * Otherwise each key is read, except, with `probe` (keys that may well be absent), those the
+ * span's key list (up to `8n + 16` keys; only a complete one rules keys out) shows absent.
+ * Without `probe` the span's keys are only counted.
  */
 export function getMany(tx, names, keys, probe) {
   return new Promise((ok, fail) => {
@@ -102,14 +103,43 @@ export function getMany(tx, names, keys, probe) {
           request.onerror = () => fail(request.error);
         }
       };
-      if (!probe) { read(wanted); continue; }
+      const range = IDBKeyRange.bound(lo, hi);
+      const dense = 2 * wanted.length + 16;
+      // Every value in the span (`count` of them), with one `getAll`, placed by the span's keys
+      // (`present`, or listed now): same transaction, nothing written in between, so the
+      // values come in the keys' order.
+      const readSpan = (count, present) => {
+        if (count === 0) return done();
+        const listed = present ? null : store.getAllKeys(range, count);
+        const values = store.getAll(range, count);
+        values.onerror = () => fail(values.error);
+        if (listed) listed.onerror = () => fail(listed.error);
+        values.onsuccess = () => {
+          const spanKeys = present || listed.result, byKey = new Map();
+          for (let j = 0; j < spanKeys.length; j++) byKey.set(spanKeys[j], values.result[j]);
+          for (const i of wanted) out[i] = byKey.get(keys[i]);
+          done();
+        };
+      };
+      if (!probe) {
+        const counted = store.count(range);
+        counted.onerror = () => fail(counted.error);
+        counted.onsuccess = () => counted.result < dense ? readSpan(counted.result) : read(wanted);
+        continue;
+      }
       const limit = 8 * wanted.length + 16;
-      const listed = store.getAllKeys(IDBKeyRange.bound(lo, hi), limit);
+      const listed = store.getAllKeys(range, limit);
       listed.onerror = () => fail(listed.error);
       listed.onsuccess = () => {
-        if (listed.result.length >= limit) return read(wanted);
-        const have = new Set(listed.result);
-        read(wanted.filter((i) => have.has(keys[i])));
+        const present = listed.result;
+        if (present.length >= limit) return read(wanted);
+        const have = new Set(present);
+        const found = wanted.filter((i) => have.has(keys[i]));
+        // Mostly wanted values in the span: one read for all of them.
+        if (present.length < dense && 2 * found.length >= present.length && found.length > 0) {
+          return readSpan(present.length, present);
+        }
+        read(found);
       };
     }
   });

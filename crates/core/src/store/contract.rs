@@ -4,6 +4,8 @@
 //! `make(name)` opens a fresh, empty store named `name` with the collections [`COLLECTIONS`];
 //! each check uses its own name so a persistent store never sees another check's rows.
 
+mod spread;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -32,6 +34,7 @@ where
     tombstones_stay_readable(&make("contract-tombstone").await).await;
     concurrent_updates_do_not_interleave(&make("contract-concurrent").await).await;
     update_read_sees_what_changed_since(&make("contract-update-read").await).await;
+    spread::batch_reads_find_records_whatever_their_spread(&make("contract-spread").await).await;
 }
 
 fn key(collection: &str, id: &str) -> Key {
