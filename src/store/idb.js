@@ -75,8 +75,8 @@ export function remove(name) {
  * it holds fewer than `2n + 16` keys for n wanted, mostly wanted ones (ids in write order, a
  * batch just written), all its values are read with one `getAll` instead of a `get` per key.
  * Otherwise each key is read, except, with `probe` (keys that may well be absent), those the
- * span's key list (up to `8n + 16` keys; only a complete one rules keys out) shows absent.
- * Without `probe` the span's keys are only counted.
+ * span's key list (up to `8n + 16` keys, `2n + 16` without `probe`; only a complete one rules
+ * keys out) shows absent.
  */
 export function getMany(tx, names, keys, probe) {
   return new Promise((ok, fail) => {
@@ -105,44 +105,59 @@ export function getMany(tx, names, keys, probe) {
       };
       const range = IDBKeyRange.bound(lo, hi);
       const dense = 2 * wanted.length + 16;
-      // Every value in the span (`count` of them), with one `getAll`, placed by the span's keys
-      // (`present`, or listed now): same transaction, nothing written in between, so the
-      // values come in the keys' order.
-      const readSpan = (count, present) => {
-        if (count === 0) return done();
-        const listed = present ? null : store.getAllKeys(range, count);
-        const values = store.getAll(range, count);
+      // Every value in the span, whose keys are `present`, with one `getAll`: same transaction,
+      // nothing written in between, so the values come in the keys' order.
+      const readSpan = (present) => {
+        const values = store.getAll(range, present.length);
         values.onerror = () => fail(values.error);
-        if (listed) listed.onerror = () => fail(listed.error);
         values.onsuccess = () => {
-          const spanKeys = present || listed.result, byKey = new Map();
-          for (let j = 0; j < spanKeys.length; j++) byKey.set(spanKeys[j], values.result[j]);
+          const byKey = new Map();
+          for (let j = 0; j < present.length; j++) byKey.set(present[j], values.result[j]);
           for (const i of wanted) out[i] = byKey.get(keys[i]);
           done();
         };
       };
-      if (!probe) {
-        const counted = store.count(range);
-        counted.onerror = () => fail(counted.error);
-        counted.onsuccess = () => counted.result < dense ? readSpan(counted.result) : read(wanted);
-        continue;
-      }
-      const limit = 8 * wanted.length + 16;
+      // Keys known to exist, in a store whose spans were wide lately (random ids): read at once.
+      if (!probe && skipSpan(name)) { read(wanted); continue; }
+      const limit = probe ? 8 * wanted.length + 16 : dense;
       const listed = store.getAllKeys(range, limit);
       listed.onerror = () => fail(listed.error);
       listed.onsuccess = () => {
         const present = listed.result;
+        if (!probe) {
+          const narrow = present.length > 0 && present.length < dense;
+          spanSeen(name, narrow);
+          return narrow ? readSpan(present) : read(wanted);
+        }
         if (present.length >= limit) return read(wanted);
         const have = new Set(present);
         const found = wanted.filter((i) => have.has(keys[i]));
         // Mostly wanted values in the span: one read for all of them.
         if (present.length < dense && 2 * found.length >= present.length && found.length > 0) {
-          return readSpan(present.length, present);
+          return readSpan(present);
         }
         read(found);
       };
     }
   });
+}
+
+// Per store name, how many more reads of existing keys skip the span check, and the skip the
+// next wide span sets: it doubles with each wide span in a row (up to 64), a narrow one resets
+// it. A store whose batches are spread over its keys pays for the check only now and then.
+const spans = new Map();
+
+function skipSpan(name) {
+  const state = spans.get(name);
+  if (!state || state.left === 0) return false;
+  state.left--;
+  return true;
+}
+
+function spanSeen(name, narrow) {
+  const state = spans.get(name) || { left: 0, next: 1 };
+  if (narrow) { state.left = 0; state.next = 1; } else { state.left = state.next; state.next = Math.min(64, 2 * state.next); }
+  spans.set(name, state);
 }
 
 /** JSON text of `value` (`undefined` entries of an array become `null`; a BigInt in the i64/u64
