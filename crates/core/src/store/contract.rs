@@ -73,6 +73,21 @@ async fn put<S: LocalStore>(store: &S, collection: &str, id: &str, value: Value,
         .expect("update");
 }
 
+/// Marks the records at `keys` `SYNCED` at `version`, as an acknowledgement would.
+async fn settle<S: LocalStore>(store: &S, keys: &[Key], version: u64) {
+    store
+        .update(keys, &[], &mut |_, record| {
+            record.map(|mut r| {
+                r.sync.status = SyncStatus::Synced;
+                r.sync.version = Some(version);
+                r.pending = None;
+                r
+            })
+        })
+        .await
+        .expect("settle");
+}
+
 async fn update_writes_reads_and_deletes<S: LocalStore>(store: &S) {
     let keys = [key("items", "b"), key("items", "a")];
     let written = store
@@ -296,17 +311,7 @@ async fn update_read_sees_what_changed_since<S: LocalStore>(store: &S) {
     assert_eq!(read.len(), 3);
     // After the read: one record edited again (coalesced: same outbox position), one settled.
     put(store, "items", "edited", json!({ "v": 2 }), 4).await;
-    store
-        .update(&[key("other", "settled")], &[], &mut |_, r| {
-            r.map(|mut r| {
-                r.sync.status = SyncStatus::Synced;
-                r.sync.version = Some(7);
-                r.pending = None;
-                r
-            })
-        })
-        .await
-        .expect("update");
+    settle(store, &[key("other", "settled")], 7).await;
 
     let mut seen: Vec<LocalRecord> = Vec::new();
     store

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::{data, edit, key};
-use crate::record::{LocalRecord, SyncStatus};
+use super::{data, edit, key, settle};
+use crate::record::LocalRecord;
 use crate::store::{Key, LocalStore};
 
 pub(super) async fn batch_reads_find_records_whatever_their_spread<S: LocalStore>(store: &S) {
@@ -25,17 +25,7 @@ pub(super) async fn batch_reads_find_records_whatever_their_spread<S: LocalStore
         .expect("write");
     // Every other record settled: its row has no outbox entry.
     let settled: Vec<Key> = keys.iter().skip(1).step_by(2).cloned().collect();
-    store
-        .update(&settled, &[], &mut |_, record| {
-            record.map(|mut r| {
-                r.sync.status = SyncStatus::Synced;
-                r.sync.version = Some(1);
-                r.pending = None;
-                r
-            })
-        })
-        .await
-        .expect("settle");
+    settle(store, &settled, 1).await;
 
     let all: Vec<&str> = ids.iter().map(String::as_str).collect();
     // Neighbours; a few among many; an absent key among neighbours; absent keys spread out;
