@@ -17,6 +17,12 @@ const records = Array.from({ length: N }, (_, i) => ({
   tags: ["alpha", "beta"], note: "the quick brown fox jumps over the lazy dog",
 }));
 const tag = Math.random().toString(36).slice(2);
+// profile=1: each timed step runs inside console.profile (www/e2e/profile-sync.mjs reads them).
+const profiled = params.get("profile") === "1";
+async function step(title, work) {
+  if (profiled) console.profile(title);
+  try { return await work(); } finally { if (profiled) console.profileEnd(title); }
+}
 // Time spent waiting for the server (fetch until the body is read), to split client from server.
 let network = 0;
 const fetch0 = window.fetch.bind(window);
@@ -56,18 +62,18 @@ async function main() {
   await a.bulkPut("items", records);
   let t0 = performance.now();
   network = 0;
-  const pushed = await a.sync();
+  const pushed = await step("push", () => a.sync());
   const push = performance.now() - t0;
   const pushNet = network;
   if (pushed.pushed !== N || a.status().pending !== 0) throw new Error(`push incomplete: ${JSON.stringify(pushed)}`);
   const b = await device(`pull-bench-${tag}`);
   t0 = performance.now();
   network = 0;
-  const pulled = await b.sync();
+  const pulled = await step("pull", () => b.sync());
   const pull = performance.now() - t0;
   const pullNet = network;
   if (pulled.pulled !== N || (await b.count("items")) !== N) throw new Error(`pull incomplete: ${JSON.stringify(pulled)}`);
-  const rawMs = await raw();
+  const rawMs = await step("raw", raw);
   for (const [db, name] of [[a, `push-bench-${tag}`], [b, `pull-bench-${tag}`]]) {
     await db.close();
     await FerrySync.deleteDatabase(name);

@@ -94,8 +94,8 @@ pub trait LocalStore {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>>;
 
     /// Reads the rows at `keys`, passes each to `f` (once per listed key, in `keys` order; a key
-    /// listed twice gets its first result), writes what `f` returns and sets the `meta` entries,
-    /// all in one transaction. Returns the rows as written, in `keys` order.
+    /// listed again is passed what `f` returned for it before), writes what `f` returns and sets
+    /// the `meta` entries, all in one transaction. Returns the rows as written, in `keys` order.
     async fn update(
         &self,
         keys: &[Key],
