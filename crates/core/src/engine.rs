@@ -20,8 +20,9 @@
 //!    it keeps its base, so the strategy decides again). `applied`/`skipped` → `SYNCED`; `rejected` → `REJECTED`
 //!    (the others continue); `conflict` → the winner is stored, or `CONFLICT` for `manual`.
 //! 3. **Pull** (second half): pages after the saved cursor until `hasMore` is false; each page
-//!    and the new cursor commit in one store update. A pulled version never overwrites a record
-//!    with a pending change: the strategy settles that on the next push.
+//!    and the new cursor commit in one store update. The server leaves out this device's own
+//!    writes (`excludeOwn`): the push answers already settled them. A pulled version never
+//!    overwrites a record with a pending change: the strategy settles that on the next push.
 //! 4. **Retry**: a push whose answer was lost is sent again with the same `changeId`s; the
 //!    server answers `skipped: duplicate` with the earlier outcome, so nothing applies twice.
 //!
@@ -116,7 +117,7 @@ use crate::transport::Transport;
 
 pub use config::{
     Config, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, META_CONFLICTS, META_CURSOR, META_DEVICE_ID,
-    META_HLC, META_LAST_SYNC_AT, META_SEQ,
+    META_HLC, META_LAST_SYNC_AT, META_PULL_OWN, META_SEQ,
 };
 pub use conflicts::{Choice, OpenConflict, RejectedChange};
 pub use event::{RecordEvent, RecordFn, RecordListener};

@@ -50,6 +50,9 @@ pub struct PullQuery {
     pub limit: u32,
     /// Only these collections.
     pub collections: Option<Vec<String>>,
+    /// Leave out records whose latest write is the pulling device's (`excludeOwn`); the cursor
+    /// still moves past them.
+    pub exclude_own: bool,
 }
 
 /// One page of a pull.

@@ -9,6 +9,7 @@ mod api {
     pub(crate) mod common;
     pub(crate) mod conflicts;
     pub(crate) mod durability;
+    pub(crate) mod own_writes;
     pub(crate) mod sync;
 }
 
@@ -63,5 +64,9 @@ backend_tests! {
     abuse::rate_limit_answers_429_with_retry_after,
     abuse::health_openapi_cors_gzip_static,
     durability::concurrent_pushes_are_never_skipped_by_pulls,
+    durability::concurrent_pushes_are_never_skipped_by_pulls_without_own_writes,
     durability::graceful_shutdown_finishes_requests_in_flight,
+    own_writes::own_writes_are_left_out_on_request_and_the_cursor_passes_them,
+    own_writes::interleaved_writes_page_exactly_the_other_devices_records,
+    own_writes::what_the_server_wrote_differently_still_reaches_the_writer,
 }

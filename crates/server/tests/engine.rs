@@ -4,6 +4,7 @@
 mod engine {
     pub(crate) mod in_process;
     pub(crate) mod model;
+    pub(crate) mod own_writes;
 }
 
 use engine::in_process::{Device, TestServer};

@@ -14,6 +14,10 @@ pub const META_HLC: &str = "hlc";
 pub const META_SEQ: &str = "seq";
 /// Meta key of the open manual conflicts' details (the server's side of each).
 pub const META_CONFLICTS: &str = "conflicts";
+/// Meta key set (`true`) while the pull must bring this device's own writes too: after
+/// [`Engine::discard_rejected`](super::Engine::discard_rejected) reset the cursor to fetch a
+/// record's server version again. Cleared when that pull reaches the end.
+pub const META_PULL_OWN: &str = "pullOwn";
 /// Meta key of the end time of the last successful cycle.
 pub const META_LAST_SYNC_AT: &str = "lastSyncAt";
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR};
+use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::protocol::{Resolution, ResolveRequest};
@@ -194,8 +194,13 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 kind: "rejected change",
                 id: id.to_owned(),
             })?;
+        // The server's version may be this device's own write: the re-pull must not leave
+        // those out.
         let meta: Vec<(&str, Value)> = if record.sync.version.is_some() {
-            vec![(META_CURSOR, Value::Null)]
+            vec![
+                (META_CURSOR, Value::Null),
+                (META_PULL_OWN, Value::Bool(true)),
+            ]
         } else {
             Vec::new()
         };

@@ -1,11 +1,18 @@
 //! The pull half of a cycle: pages after the saved cursor, each page and its cursor committed
 //! in one store update.
+//!
+//! Pulls ask the server to leave out this device's own writes (`excludeOwn`): the device holds
+//! each of them already, at the version and with the data the server stored, from its push
+//! answers (a server-changed result comes back as the answer's `record`; resolutions are
+//! written under the server's id, not this device's). The one exception is the re-pull after
+//! [`Engine::discard_rejected`], which must fetch a record whose server version may be this
+//! device's own ([`META_PULL_OWN`]).
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Engine, RecordEvent, SyncReport, META_CURSOR};
+use super::{Engine, RecordEvent, SyncReport, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::join::join;
@@ -27,9 +34,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .meta(META_CURSOR)
             .await?
             .and_then(|v| v.as_str().map(str::to_owned));
+        let pull_own = self.store.meta(META_PULL_OWN).await? == Some(Value::Bool(true));
         let mut page = self
             .transport
-            .pull(&self.pull_request(cursor.clone()))
+            .pull(&self.pull_request(cursor.clone(), !pull_own))
             .await?;
         let mut previous = cursor;
         loop {
@@ -40,7 +48,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             }
             let next = page
                 .has_more
-                .then(|| self.pull_request(Some(page.cursor.clone())));
+                .then(|| self.pull_request(Some(page.cursor.clone()), !pull_own));
+            // The last page of a re-pull with own writes ends it.
+            let end_pull_own = pull_own && next.is_none();
             let fetch = async {
                 match &next {
                     Some(request) => self.transport.pull(request).await.map(Some),
@@ -49,8 +59,11 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             };
             let changes = std::mem::take(&mut page.changes);
             report.pulled += changes.len();
-            let (stored, fetched) =
-                join(self.apply_page(changes, &page.cursor, settled), fetch).await;
+            let (stored, fetched) = join(
+                self.apply_page(changes, &page.cursor, end_pull_own, settled),
+                fetch,
+            )
+            .await;
             stored?;
             let Some(fetched) = fetched? else {
                 return Ok(());
@@ -59,7 +72,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         }
     }
 
-    fn pull_request(&self, cursor: Option<String>) -> PullRequest {
+    fn pull_request(&self, cursor: Option<String>, exclude_own: bool) -> PullRequest {
         PullRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: self.device_id.clone(),
@@ -67,15 +80,18 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             limit: Some(u32::try_from(self.config.batch_size).unwrap_or(u32::MAX)),
             collections: Some(self.config.collections.keys().cloned().collect()),
             last_sync_timestamp: None,
+            exclude_own,
         }
     }
 
-    /// Writes one page and its cursor in one store update. The page's records are taken: their
-    /// data becomes the stored records' without a copy.
+    /// Writes one page and its cursor (and, with `end_pull_own`, the end of a re-pull with own
+    /// writes) in one store update. The page's records are taken: their data becomes the stored
+    /// records' without a copy.
     async fn apply_page(
         &self,
         changes: Vec<ServerRecord>,
         cursor: &str,
+        end_pull_own: bool,
         settled: &super::Settled,
     ) -> Result<()> {
         let mut latest: HashMap<Key, ServerRecord> = HashMap::with_capacity(changes.len());
@@ -87,7 +103,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             }
             self.hlc.borrow_mut().observe(&record.hlc);
             let key = (record.collection.clone(), record.id.clone());
-            // This device's own write, already stored at exactly this version by the push.
+            // This device's own write, already stored at exactly this version by the push. The
+            // server leaves those out (`excludeOwn`); this still skips them from a server that
+            // ignores the flag (older versions) and on a re-pull with own writes.
             if settled.get(&key) == Some(&record.version) {
                 continue;
             }
@@ -96,10 +114,13 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 keys.push(key);
             }
         }
-        let meta = [
+        let mut meta = vec![
             (META_CURSOR, Value::String(cursor.to_owned())),
             self.hlc_meta(),
         ];
+        if end_pull_own {
+            meta.push((META_PULL_OWN, Value::Bool(false)));
+        }
         let now = self.clock.now_millis();
         // Whether the update changed each key (it calls `f` once per key, in order); their
         // events take the rows it returns, without copies.

@@ -30,6 +30,11 @@ pub struct PullRequest {
     /// For a first pull without a cursor: only records changed at or after this RFC 3339 time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_timestamp: Option<String>,
+    /// Leave out records whose latest write names `device_id` as its device (the records'
+    /// `deviceId`): the device already holds them from its push answers. The cursor still
+    /// moves past them. Default false, which serves every record as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_own: bool,
 }
 
 /// One page of changes, oldest first.
@@ -44,4 +49,28 @@ pub struct PullResponse {
     pub has_more: bool,
     /// Server time of the response, RFC 3339.
     pub timestamp: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn exclude_own_defaults_to_false_and_is_sent_only_when_true() {
+        let old: PullRequest = serde_json::from_value(json!({"deviceId": "a"})).unwrap();
+        assert!(!old.exclude_own);
+        assert_eq!(
+            serde_json::to_value(&old).unwrap(),
+            json!({"protocolVersion": 1, "deviceId": "a"})
+        );
+        let new = PullRequest {
+            exclude_own: true,
+            ..old
+        };
+        let wire = serde_json::to_value(&new).unwrap();
+        assert_eq!(wire["excludeOwn"], true);
+        assert_eq!(serde_json::from_value::<PullRequest>(wire).unwrap(), new);
+    }
 }

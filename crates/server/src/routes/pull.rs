@@ -60,6 +60,7 @@ pub(super) async fn run(state: &AppState, user: &User, req: PullRequest) -> Resu
         since,
         limit,
         collections: req.collections,
+        exclude_own: req.exclude_own,
     };
     let page = state.store.pull(&user.id, &req.device_id, query).await?;
     Ok(PullResponse {

@@ -54,6 +54,10 @@ pub(super) fn server_record(
     }
 }
 
+/// The device id a conflict resolution is written under: no device's own write, so every
+/// device pulls it, even with `excludeOwn`.
+pub(super) const RESOLVER_DEVICE: &str = "server";
+
 pub(super) const RECORD_COLUMNS: &str =
     "collection, id, version, data, deleted, hlc, device_id, run_base, fields, updated_at";
 
@@ -78,6 +82,7 @@ macro_rules! impl_change_store {
             use crate::error::{ApiError, Result};
             use crate::store::sql::{
                 enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS, RECORD_COLUMNS,
+                RESOLVER_DEVICE,
             };
             use crate::store::sql_push::{placeholders, MAX_BINDS};
             use crate::store::{ChangeStore, PullPage, PullQuery, PushItem};

@@ -58,20 +58,39 @@ macro_rules! impl_trait {
             }
 
             async fn pull(&self, user: &str, device: &str, query: PullQuery) -> Result<PullPage> {
-                let mut sql = format!("SELECT {RECORD_COLUMNS}, seq FROM records WHERE user_id = $1 AND seq > $2");
+                let mut filter = "user_id = $1 AND seq > $2".to_owned();
                 let mut next = 3;
                 if query.since.is_some() {
-                    sql.push_str(&format!(" AND updated_at >= ${next}"));
+                    filter.push_str(&format!(" AND updated_at >= ${next}"));
                     next += 1;
                 }
                 let collections = query.collections.clone().unwrap_or_default();
                 if query.collections.is_some() {
                     let marks: Vec<String> = (0..collections.len()).map(|i| format!("${}", next + i)).collect();
                     let marks = if marks.is_empty() { "NULL".to_owned() } else { marks.join(", ") };
-                    sql.push_str(&format!(" AND collection IN ({marks})"));
+                    filter.push_str(&format!(" AND collection IN ({marks})"));
                     next += collections.len();
                 }
-                sql.push_str(&format!(" ORDER BY seq LIMIT ${next}"));
+                // Resolutions are written under RESOLVER_DEVICE: a device of that name is never
+                // left without them.
+                let exclude = query.exclude_own && device != RESOLVER_DEVICE;
+                let sql = if exclude {
+                    // The page leaves the device's rows out, but a page that ends the scan must
+                    // move the cursor past them too: to the highest seq the filter matches. Both
+                    // come from this one statement, so from one snapshot (PostgreSQL's READ
+                    // COMMITTED takes one per statement): a write committing meanwhile is either
+                    // in both or in neither, never counted by the cursor but missing from the
+                    // page. `t` always has its one row, so an empty page still yields `top`.
+                    format!(
+                        "SELECT p.*, t.top FROM \
+                         (SELECT (SELECT seq FROM records WHERE {filter} ORDER BY seq DESC LIMIT 1) AS top) t \
+                         LEFT JOIN (SELECT {RECORD_COLUMNS}, seq FROM records WHERE {filter} AND device_id <> ${next} \
+                         ORDER BY seq LIMIT ${}) p ON 1 = 1 ORDER BY p.seq",
+                        next + 1
+                    )
+                } else {
+                    format!("SELECT {RECORD_COLUMNS}, seq FROM records WHERE {filter} ORDER BY seq LIMIT ${next}")
+                };
                 let mut q = sqlx::query(&sql).bind(user).bind(query.after);
                 if let Some(since) = query.since {
                     q = q.bind(since);
@@ -79,14 +98,32 @@ macro_rules! impl_trait {
                 for collection in &collections {
                     q = q.bind(collection);
                 }
+                if exclude {
+                    q = q.bind(device);
+                }
                 let rows = q.bind(i64::from(query.limit) + 1).fetch_all(&self.pool).await?;
-                let has_more = rows.len() > query.limit as usize;
+                let mut top = None;
+                let mut page = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    if exclude {
+                        top = row.try_get::<Option<i64>, _>("top")?;
+                    }
+                    // Only the empty page's single row has no seq (`p` joined nothing).
+                    if let Some(seq) = row.try_get::<Option<i64>, _>("seq")? {
+                        page.push((row, seq));
+                    }
+                }
+                let has_more = page.len() > query.limit as usize;
+                page.truncate(query.limit as usize);
                 let mut cursor = query.after;
-                let mut records = Vec::with_capacity(rows.len().min(query.limit as usize));
-                for row in rows.iter().take(query.limit as usize) {
+                let mut records = Vec::with_capacity(page.len());
+                for (row, seq) in page {
                     let (collection, id, state, updated_at) = record_from_row(row)?;
-                    cursor = row.try_get("seq")?;
+                    cursor = seq;
                     records.push(server_record(&collection, &id, &state, updated_at));
+                }
+                if !has_more {
+                    cursor = cursor.max(top.unwrap_or(cursor));
                 }
                 let _guard = self.write_guard().await;
                 let mut conn = self.pool.acquire().await?;
@@ -144,8 +181,10 @@ macro_rules! impl_trait {
                             id: id.clone(),
                             change_id: format!("resolve:{conflict_id}"),
                             base_version: Some(current.version),
-                            hlc: HlcClock::resume("server", &current.hlc).now(now as u64),
-                            device_id: "server".to_owned(),
+                            hlc: HlcClock::resume(RESOLVER_DEVICE, &current.hlc).now(now as u64),
+                            // Not the resolving device's id: a pull that leaves out a device's
+                            // own writes still brings it the resolution.
+                            device_id: RESOLVER_DEVICE.to_owned(),
                             deleted,
                             changed_fields: Vec::new(),
                             data,

@@ -159,9 +159,16 @@ impl Transport for FakeServer {
             .filter(|(_, (_, seq))| *seq > after)
             .collect();
         newer.sort_by_key(|(_, (_, seq))| *seq);
+        // Like the real server: the device's own writes are left out on request, and a page
+        // that ends the scan moves the cursor past them too.
+        let top = newer.last().map_or(after, |(_, (_, seq))| *seq);
+        newer.retain(|(_, (s, _))| !(request.exclude_own && s.device_id == request.device_id));
         let has_more = newer.len() > limit;
         newer.truncate(limit);
-        let cursor = newer.last().map_or(after, |(_, (_, seq))| *seq);
+        let cursor = match newer.last() {
+            Some((_, (_, seq))) if has_more => *seq,
+            _ => top,
+        };
         Ok(PullResponse {
             changes: newer
                 .iter()
@@ -193,7 +200,8 @@ impl Transport for FakeServer {
                     deleted: data.is_null(),
                     data,
                     hlc: change.hlc.clone(),
-                    device_id: change.device_id.clone(),
+                    // Like the real server: no device's own write, so every device pulls it.
+                    device_id: "server".to_owned(),
                     run_base: current.version,
                     fields: current.fields.clone(),
                 };
