@@ -9,6 +9,7 @@ pub mod app;
 pub mod batch;
 pub mod clock;
 pub mod idb;
+pub mod listing;
 pub mod objects;
 pub mod row;
 pub mod schema;
@@ -17,14 +18,15 @@ use std::cell::{Ref, RefCell};
 use std::fmt::Display;
 
 use ferrysync_core::engine::{META_HLC, META_SEQ};
-use ferrysync_core::record::{LocalRecord, SyncStatus};
+use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Counts, Key, LocalStore, Result, StoreError, UpdateFn};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
 
+use listing::Listing;
 use row::{entry_key, record_of, Entry};
-use schema::{Schema, META, NOT_SYNCED, OUTBOX, OUTBOX_ORDER};
+use schema::{Schema, META, OUTBOX};
 
 /// A ferrysync database in IndexedDB.
 #[derive(Debug)]
@@ -154,35 +156,20 @@ impl LocalStore for IndexedDb {
             .into(),
             None => JsValue::UNDEFINED,
         };
-        self.entries(OUTBOX_ORDER, &range, Some(limit), None).await
+        self.listed(Listing::Outbox, &range, Some(limit), None)
+            .await
     }
 
     async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>> {
         if let Some(c) = collection {
             self.check(c)?;
         }
-        self.entries(NOT_SYNCED, &JsValue::UNDEFINED, None, collection)
+        self.listed(Listing::NotSynced, &JsValue::UNDEFINED, None, collection)
             .await
     }
 
     async fn counts(&self) -> Result<Counts> {
-        let tx = self.transaction(&[OUTBOX], false)?;
-        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(NOT_SYNCED))?;
-        let count = |status| {
-            let code = row::not_synced_code(status).map_or(0.0, f64::from);
-            idb::count(IdbKeyRange::only(&code.into()).and_then(|r| index.count_with_key(&r)))
-        };
-        let (pending, conflicts, rejected) = (
-            count(SyncStatus::Unsynced),
-            count(SyncStatus::Conflict),
-            count(SyncStatus::Rejected),
-        );
-        let n = |c: u32| usize::try_from(c).unwrap_or(usize::MAX);
-        Ok(Counts {
-            pending: n(pending.await?),
-            conflicts: n(conflicts.await?),
-            rejected: n(rejected.await?),
-        })
+        self.status_counts().await
     }
 
     async fn meta(&self, key: &str) -> Result<Option<Value>> {
@@ -261,35 +248,6 @@ impl IndexedDb {
             .collect::<Result<_>>()?;
         idb::commit(&tx).await?;
         Ok((value, others))
-    }
-
-    /// Records whose outbox entries are in `index` (in index order), with their rows.
-    async fn entries(
-        &self,
-        index: &str,
-        range: &JsValue,
-        limit: Option<u32>,
-        only: Option<&str>,
-    ) -> Result<Vec<(String, LocalRecord)>> {
-        let mut stores: Vec<&str> = self.schema.keys().map(String::as_str).collect();
-        stores.push(OUTBOX);
-        let tx = self.transaction(&stores, false)?;
-        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(index))?;
-        let values = idb::all(match limit {
-            Some(n) => index.get_all_with_key_and_limit(range, n),
-            None => index.get_all_with_key(range),
-        })
-        .await?;
-        let entries: Vec<Entry> = batch::decode::<Entry>(&values)?
-            .into_iter()
-            .flatten()
-            .filter(|e| only.is_none_or(|c| c == e.c))
-            .collect();
-        // A tombstone has no row; a collection the schema lacks is not in the transaction.
-        batch::records_of(&tx, entries, |e| {
-            !e.deleted && self.schema.contains_key(&e.c)
-        })
-        .await
     }
 }
 

@@ -373,5 +373,7 @@ async fn a_failed_write_leaves_nothing_half_written() {
     IndexedDb::delete(&name).await.unwrap();
 }
 
+#[path = "web/layout.rs"]
+mod layout;
 #[path = "web/lifecycle.rs"]
 mod lifecycle;

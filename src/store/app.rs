@@ -7,15 +7,15 @@ use std::collections::HashMap;
 
 use ferrysync_core::protocol::MAX_ID_LEN;
 use ferrysync_core::query::Range;
-use ferrysync_core::record::{changed_fields, Edit, LocalRecord, SyncMeta};
+use ferrysync_core::record::{changed_fields, Edit, LocalRecord, Pending, SyncMeta};
 use ferrysync_core::store::StoreError;
 use js_sys::{Array, Object, Reflect};
 use serde_json::Map;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbTransaction};
 
-use super::row::{self, Entry, SYNC};
-use super::schema::{OUTBOX, OUTBOX_ORDER};
+use super::row::{self, entry_key, Entry, RowSync, SYNC};
+use super::schema::OUTBOX;
 use super::{idb, objects, read_pair, IndexedDb};
 use crate::{Error, Result};
 
@@ -93,7 +93,8 @@ impl IndexedDb {
     pub async fn get_row(&self, collection: &str, id: &str) -> Result<Option<JsValue>> {
         self.check(collection)?;
         let tx = self.transaction(&[collection], false)?;
-        Ok(idb::get(idb::store(&tx, collection)?.get(&id.into())).await?)
+        let row = idb::get(idb::store(&tx, collection)?.get(&id.into())).await?;
+        Ok(row.map(idb::clean_row))
     }
 
     /// The live rows of `collection` whose `index` (`None`: the id) is in `range`, in key order.
@@ -126,7 +127,7 @@ impl IndexedDb {
             Some(name) => idb::thrown(store.index(name))?.into(),
         };
         let rows = idb::values(&source, &range, limit, reverse).await;
-        rows.map_err(query_error)
+        rows.map(idb::clean_rows).map_err(query_error)
     }
 
     /// Number of live records in `collection`.
@@ -134,14 +135,6 @@ impl IndexedDb {
         self.check(collection)?;
         let tx = self.transaction(&[collection], false)?;
         Ok(idb::count(idb::store(&tx, collection)?.count()).await?)
-    }
-
-    /// Number of `UNSYNCED` records in all collections: the outbox (conflicts and rejections
-    /// wait for a person and are counted by `status()`, not here).
-    pub async fn pending_count(&self) -> Result<u32> {
-        let tx = self.transaction(&[OUTBOX], false)?;
-        let index = idb::thrown(idb::store(&tx, OUTBOX)?.index(OUTBOX_ORDER))?;
-        Ok(idb::count(index.count()).await?)
     }
 }
 
@@ -189,8 +182,21 @@ fn record_error(e: StoreError) -> Error {
     }
 }
 
-/// A record's state while a write runs: its row and outbox entry.
-type State = (Option<JsValue>, Option<Entry>);
+/// A record's state while a write runs: its row, its sync metadata and pending change, and
+/// whether it has an outbox entry (a tombstone, or a pending change written before rows held
+/// theirs).
+type State = (Option<JsValue>, Option<(SyncMeta, Option<Pending>)>, bool);
+
+/// The state of a record read from the store.
+fn state_of((row, entry): (Option<JsValue>, Option<Entry>)) -> Result<State, StoreError> {
+    let meta = match (&entry, &row) {
+        (Some(e), _) => Some((e.sync.clone(), e.pending.clone())),
+        (None, Some(row)) => Some(row_sync_of(row)?.split()),
+        (None, None) => None,
+    };
+    let tombstone = entry.as_ref().is_some_and(|e| e.deleted);
+    Ok((row.filter(|_| !tombstone), meta, entry.is_some()))
+}
 
 async fn write_in(
     tx: &IdbTransaction,
@@ -215,18 +221,13 @@ async fn write_in(
     // request aborts the transaction, which the commit then reports.
     for w in writes {
         let read = if w.fresh { None } else { reads.next() };
-        let (old_row, old_entry) = match state.remove(&w.id) {
+        let (old_row, old_meta, had_entry) = match state.remove(&w.id) {
             Some(seen) => seen,
-            None => read.unwrap_or_default(),
+            None => state_of(read.unwrap_or_default())?,
         };
-        let old_meta: Option<(SyncMeta, _)> = match (&old_entry, &old_row) {
-            (Some(e), _) => Some((e.sync.clone(), e.pending.clone())),
-            (None, Some(row)) => Some((sync_of(row)?, None)),
-            (None, None) => None,
-        };
-        let tombstone = old_entry.as_ref().is_some_and(|e| e.deleted);
-        if w.row.is_none() && (old_meta.is_none() || tombstone) {
-            state.insert(w.id, (old_row, old_entry));
+        // A tombstone has no row: deleting it again changes nothing.
+        if w.row.is_none() && old_row.is_none() {
+            state.insert(w.id, (old_row, old_meta, had_entry));
             continue;
         }
         let (sync, pending) = LocalRecord::next_state(
@@ -234,34 +235,51 @@ async fn write_in(
             || changed(old_row.as_ref(), w.row.as_ref()),
             w.edit,
         );
-        let entry = Entry::of(collection, &w.id, &sync, Some(&pending), w.row.is_none());
         let (row, id) = objects::with(|keys| match w.row {
             Some(row) => {
-                let _ = Reflect::set(&row, &keys.sync, &objects::sync_js(keys, &sync));
+                let full = objects::row_sync_js(keys, &RowSync::of(&sync, Some(&pending)));
+                let _ = Reflect::set(&row, &keys.sync, &full);
                 let id = Reflect::get(&row, &keys.id).unwrap_or_default();
-                (Some(JsValue::from(row)), id)
+                (Some(row), id)
             }
             None => (None, JsValue::from_str(&w.id)),
         });
-        idb::thrown(match &row {
-            Some(row) => rows_store.put(row),
-            None => rows_store.delete(&id),
-        })?;
-        if let Some(entry) = &entry {
-            let entry = objects::with(|keys| objects::entry_js(keys, entry, &collection_js, &id));
-            idb::thrown(outbox.put(&entry))?;
+        match &row {
+            Some(row) => {
+                idb::thrown(rows_store.put(row))?;
+                if had_entry {
+                    idb::thrown(outbox.delete(&entry_key(collection, &w.id).into()))?;
+                }
+            }
+            None => {
+                idb::thrown(rows_store.delete(&id))?;
+                let entry = Entry::of(collection, &w.id, &sync, Some(&pending), true);
+                if let Some(entry) = &entry {
+                    let entry =
+                        objects::with(|keys| objects::entry_js(keys, entry, &collection_js, &id));
+                    idb::thrown(outbox.put(&entry))?;
+                }
+            }
         }
+        // `put` has cloned the row: the app's object now gets the `_sync` the app reads.
+        if let Some(row) = &row {
+            let _ =
+                objects::with(|keys| Reflect::set(row, &keys.sync, &objects::sync_js(keys, &sync)));
+        }
+        let row = row.map(JsValue::from);
         written.push((w.id.clone(), row.clone()));
-        // A generated id cannot come up again in this batch.
+        // A generated id cannot come up again in this batch. A live row's entry is gone now; a
+        // tombstone has one.
         if !w.fresh {
-            state.insert(w.id, (row, entry));
+            let tombstone = row.is_none();
+            state.insert(w.id, (row, Some((sync, Some(pending))), tombstone));
         }
     }
     idb::thrown(outbox.put(&clock))?;
     Ok(written)
 }
 
-fn sync_of(row: &JsValue) -> Result<SyncMeta, StoreError> {
+fn row_sync_of(row: &JsValue) -> Result<RowSync, StoreError> {
     let sync = objects::with(|keys| Reflect::get(row, &keys.sync));
     row::from_js(sync.unwrap_or_default())
 }

@@ -10,19 +10,19 @@
 
 use std::collections::HashMap;
 
-use ferrysync_core::record::{LocalRecord, SyncMeta};
+use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Key, Result, UpdateFn};
 use js_sys::{Array, Promise};
 use serde::de::DeserializeOwned;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbTransaction};
 
-use super::row::{self, entry_key, Entry, SYNC};
-use super::schema::{META, OUTBOX, OUTBOX_ORDER};
+use super::row::{self, entry_key, Entry, RowSync, StoredRow, SYNC};
+use super::schema::{META, OUTBOX, OUTBOX_ORDER, ROW_ORDER};
 use super::{idb, js_store_error};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
@@ -33,6 +33,15 @@ extern "C" {
     fn to_json(value: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = putJson, catch)]
     fn put_json(store: &IdbObjectStore, json: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = spanSyncs)]
+    fn span_syncs(
+        tx: &IdbTransaction,
+        names: &Array,
+        indexes: &Array,
+        outbox: &JsValue,
+        lo: f64,
+        hi: f64,
+    ) -> Promise;
     #[wasm_bindgen(js_name = deleteAll, catch)]
     fn delete_all(store: &IdbObjectStore, keys: &Array) -> Result<(), JsValue>;
 }
@@ -75,42 +84,16 @@ pub fn decode<T: DeserializeOwned>(values: &Array) -> Result<Vec<Option<T>>> {
         .collect()
 }
 
-/// Joins a decoded row and entry into a record (see [`row::record_of`]).
-fn record_from(
+/// Joins a decoded row and entry into a record (see [`row::join`]).
+pub fn record_from(
     id: &str,
-    row: Option<Map<String, Value>>,
+    row: Option<StoredRow>,
     entry: Option<Entry>,
 ) -> Result<Option<LocalRecord>> {
-    let (data, row_sync) = match row {
-        Some(mut data) => {
-            let sync = data.remove(SYNC).unwrap_or(Value::Null);
-            let sync: SyncMeta = serde_json::from_value(sync)
-                .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))?;
-            data.remove("id");
-            (data, Some(sync))
-        }
-        None => (Map::new(), None),
-    };
-    Ok(match (entry, row_sync) {
-        (Some(e), _) => Some(LocalRecord {
-            id: e.id,
-            data,
-            deleted: e.deleted,
-            sync: e.sync,
-            pending: e.pending,
-        }),
-        (None, Some(sync)) => Some(LocalRecord {
-            id: id.to_owned(),
-            data,
-            deleted: false,
-            sync,
-            pending: None,
-        }),
-        (None, None) => None,
-    })
+    Ok(row::join(id, row, entry))
 }
 
-/// A live record's row as the app reads it: its fields, `id` and `_sync`.
+/// A live record's row as stored: its fields, `id` and `_sync` (a [`RowSync`]).
 struct RowOut<'a>(&'a LocalRecord);
 
 impl Serialize for RowOut<'_> {
@@ -121,7 +104,7 @@ impl Serialize for RowOut<'_> {
             map.serialize_entry(k, v)?;
         }
         map.serialize_entry("id", &record.id)?;
-        map.serialize_entry(SYNC, &record.sync)?;
+        map.serialize_entry(SYNC, &RowSync::of(&record.sync, record.pending.as_ref()))?;
         map.end()
     }
 }
@@ -138,7 +121,7 @@ async fn read_records(
     keys: &[Key],
 ) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
     let outbox = JsValue::from_str(OUTBOX);
-    let rows = read::<Map<String, Value>>(
+    let rows = read::<StoredRow>(
         tx,
         keys.iter()
             .map(|(c, id)| (JsValue::from_str(c), JsValue::from_str(id))),
@@ -161,15 +144,15 @@ async fn read_records(
 }
 
 /// The records at the keys of `known` (records read earlier), read inside `tx`: only the
-/// outbox entries are read, and a record whose entry is still the one `known` implies is taken
-/// from `known` (see [`LocalStore::update_read`](ferrysync_core::store::LocalStore)); the
-/// others are read in full.
+/// sync state in the outbox positions' span is read, and a record whose state is still the one
+/// `known` implies is taken from `known` (see
+/// [`LocalStore::update_read`](ferrysync_core::store::LocalStore)); the others are read in full.
 async fn read_known(
     tx: &IdbTransaction,
     known: &[(String, LocalRecord)],
 ) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
-    let entries = outbox_entries(tx, known)?.await?;
-    let unchanged = unchanged(known, &entries);
+    let current = span_state(tx, known)?.await?;
+    let unchanged = unchanged(known, &current);
     let changed: Vec<Key> = known
         .iter()
         .zip(&unchanged)
@@ -180,8 +163,7 @@ async fn read_known(
     let mut records = Vec::with_capacity(known.len());
     for ((_, record), same) in known.iter().zip(unchanged) {
         let read = match same {
-            // A live record with an entry has a row; a tombstone has none.
-            true => Some((Some(record.clone()), !record.deleted, true)),
+            true => Some(assumed(record)),
             false => reread.next(),
         };
         records.push(read.ok_or_else(|| {
@@ -191,24 +173,46 @@ async fn read_known(
     Ok(records)
 }
 
-/// Which records of `known` are unchanged: their outbox entry is still the one they imply.
-fn unchanged(known: &[(String, LocalRecord)], entries: &HashMap<String, Entry>) -> Vec<bool> {
+/// An unchanged record as read: a live one has a row and no entry, a tombstone only an entry.
+fn assumed(record: &LocalRecord) -> (Option<LocalRecord>, bool, bool) {
+    (Some(record.clone()), !record.deleted, record.deleted)
+}
+
+/// The sync state of the `UNSYNCED` records in a span of outbox positions, by entry key: the
+/// entries their rows imply, and the outbox store's entries.
+#[derive(Default)]
+struct SpanState {
+    rows: HashMap<String, Entry>,
+    entries: HashMap<String, Entry>,
+}
+
+/// Which records of `known` are unchanged: a live record's row still has the `_sync` it implies
+/// (and no entry: one written before rows held pending changes counts as changed), a
+/// tombstone's entry is still the one it implies.
+fn unchanged(known: &[(String, LocalRecord)], current: &SpanState) -> Vec<bool> {
     known
         .iter()
         .map(|(c, r)| {
-            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), r.deleted);
-            expected.is_some_and(|e| e.o.is_some() && entries.get(&e.k) == Some(&e))
+            let k = entry_key(c, &r.id);
+            let entry = current.entries.get(&k);
+            if r.deleted {
+                let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), true);
+                return expected.is_some_and(|e| e.o.is_some() && entry == Some(&e));
+            }
+            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), false);
+            entry.is_none()
+                && expected.is_some_and(|e| e.o.is_some() && current.rows.get(&k) == Some(&e))
         })
         .collect()
 }
 
-/// The outbox entries, by key, in the span of outbox positions of the `UNSYNCED` records in
-/// `known`: one `getAll` of the position index instead of a read per record (a batch just
-/// pushed is one span). The request is issued now; the future decodes its answer.
-fn outbox_entries(
+/// The [`SpanState`] of the span of outbox positions of the `UNSYNCED` records in `known`: one
+/// `getAll` per position index instead of a read per record (a batch just pushed is one span).
+/// The requests are issued now; the future decodes their answers.
+fn span_state(
     tx: &IdbTransaction,
     known: &[(String, LocalRecord)],
-) -> Result<impl std::future::Future<Output = Result<HashMap<String, Entry>>>> {
+) -> Result<impl std::future::Future<Output = Result<SpanState>>> {
     let positions = known
         .iter()
         .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq as f64));
@@ -216,19 +220,33 @@ fn outbox_entries(
     let request = if lo > hi {
         None
     } else {
-        let index = idb::thrown(idb::store(tx, OUTBOX)?.index(OUTBOX_ORDER))?;
-        let range = idb::thrown(web_sys::IdbKeyRange::bound(&lo.into(), &hi.into()))?;
-        Some(idb::all(index.get_all_with_key(&range)))
+        let mut collections: Vec<&str> = known.iter().map(|(c, _)| c.as_str()).collect();
+        collections.sort_unstable();
+        collections.dedup();
+        let names: Array = collections.iter().map(|c| JsValue::from_str(c)).collect();
+        let indexes = Array::of2(&ROW_ORDER.into(), &OUTBOX_ORDER.into());
+        Some(JsFuture::from(span_syncs(
+            tx,
+            &names,
+            &indexes,
+            &OUTBOX.into(),
+            lo,
+            hi,
+        )))
     };
     Ok(async move {
         let Some(request) = request else {
-            return Ok(HashMap::new());
+            return Ok(SpanState::default());
         };
-        Ok(decode::<Entry>(&request.await?)?
-            .into_iter()
-            .flatten()
-            .map(|e| (e.k.clone(), e))
-            .collect())
+        let pair: Array = request.await.map_err(|e| js_store_error(&e))?.into();
+        let by_key = |values: JsValue| -> Result<HashMap<String, Entry>> {
+            let entries = decode::<Entry>(&values.into())?.into_iter().flatten();
+            Ok(entries.map(|e| (e.k.clone(), e)).collect())
+        };
+        Ok(SpanState {
+            rows: by_key(pair.get(0))?,
+            entries: by_key(pair.get(1))?,
+        })
     })
 }
 
@@ -268,19 +286,20 @@ pub async fn update_assumed(
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Option<Vec<Option<LocalRecord>>>> {
-    let check = outbox_entries(tx, known)?;
+    let check = span_state(tx, known)?;
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
         .collect();
-    // A live record with an entry has a row; a tombstone has none.
-    let assumed = known
-        .iter()
-        .map(|(_, r)| (Some(r.clone()), !r.deleted, true))
-        .collect();
-    let written = write(tx, &keys, assumed, meta, f)?;
-    let entries = check.await?;
-    Ok(unchanged(known, &entries)
+    let written = write(
+        tx,
+        &keys,
+        known.iter().map(|(_, r)| assumed(r)).collect(),
+        meta,
+        f,
+    )?;
+    let current = check.await?;
+    Ok(unchanged(known, &current)
         .into_iter()
         .all(|same| same)
         .then_some(written))
@@ -331,9 +350,11 @@ fn write(
             }
             None => {}
         }
+        // A live record's sync state is in its row; only a tombstone has an entry.
         let entry = next
             .as_ref()
-            .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), r.deleted));
+            .filter(|r| r.deleted)
+            .and_then(|r| Entry::of(collection, id, &r.sync, r.pending.as_ref(), true));
         match entry {
             Some(entry) => entries.push(entry),
             None if had_entry => {
@@ -371,7 +392,7 @@ pub async fn records_of(
 ) -> Result<Vec<(String, LocalRecord)>> {
     let wanted: Vec<bool> = entries.iter().map(&live).collect();
     // A live entry's row exists.
-    let rows = read::<Map<String, Value>>(
+    let rows = read::<StoredRow>(
         tx,
         entries
             .iter()

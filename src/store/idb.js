@@ -160,6 +160,23 @@ function spanSeen(name, narrow) {
   spans.set(name, state);
 }
 
+/** Strips from a row's `_sync` what only the store keeps (`p`, `o`, `u`; see `RowSync`): the
+ * app reads `{ status, version?, updatedAt }`. Returns the row. */
+export function cleanRow(row) {
+  const s = row?._sync;
+  if (s && (s.p !== undefined || s.o !== undefined || s.u !== undefined)) {
+    row._sync = s.version === undefined ? { status: s.status, updatedAt: s.updatedAt }
+      : { status: s.status, version: s.version, updatedAt: s.updatedAt };
+  }
+  return row;
+}
+
+/** `cleanRow` of every row of `rows`, in place; returns `rows`. */
+export function cleanRows(rows) {
+  for (const row of rows) cleanRow(row);
+  return rows;
+}
+
 /** JSON text of `value` (`undefined` entries of an array become `null`; a BigInt in the i64/u64
  * range becomes its exact integer), or `undefined` when it has no JSON form (a cycle, a larger
  * BigInt): the caller then converts value by value. */
@@ -179,6 +196,25 @@ function bigints(_key, value) {
  * failed one aborts the transaction, which its commit reports). */
 export function putJson(store, json) {
   for (const value of JSON.parse(json)) store.put(value);
+}
+
+/**
+ * The sync state in outbox positions `lo..=hi`: resolves with `[rows, entries]`, the outbox
+ * entries (`Entry`) that the rows of collections `names` in index `indexes[0]` imply, and the
+ * outbox store's (`outbox`) entries in index `indexes[1]`.
+ */
+export function spanSyncs(tx, names, indexes, outbox, lo, hi) {
+  const range = IDBKeyRange.bound(lo, hi);
+  const reads = names.map((c) => settle(tx.objectStore(c).index(indexes[0]).getAll(range))
+    .then((rows) => rows.map(({ id, _sync: s }) => {
+      const e = { k: `${c}\u0000${id}`, c, id, sync: cleanRow({ _sync: s })._sync, deleted: false };
+      if (s.p !== undefined) e.pending = s.p;
+      if (s.o !== undefined) e.o = s.o;
+      if (s.u !== undefined) e.u = s.u;
+      return e;
+    })));
+  const entries = settle(tx.objectStore(outbox).index(indexes[1]).getAll(range));
+  return Promise.all([Promise.all(reads), entries]).then(([rows, entries]) => [rows.flat(), entries]);
 }
 
 /** Deletes every key of `keys` from `store`, without awaiting each request. */

@@ -22,6 +22,12 @@ extern "C" {
     #[wasm_bindgen(js_name = open)]
     fn open_js(name: &str, version: u32, upgrade: &Function, grace_ms: f64) -> Promise;
     fn remove(name: &str) -> Promise;
+    /// See `idb.js`.
+    #[wasm_bindgen(js_name = cleanRow)]
+    pub fn clean_row(row: JsValue) -> JsValue;
+    /// See `idb.js`.
+    #[wasm_bindgen(js_name = cleanRows)]
+    pub fn clean_rows(rows: Array) -> Array;
 }
 
 #[wasm_bindgen]
@@ -80,6 +86,23 @@ pub async fn count(request: Result<IdbRequest, JsValue>) -> Result<u32> {
 /// [`request`] for a `getAll`.
 pub async fn all(request: Result<IdbRequest, JsValue>) -> Result<Array> {
     Ok(self::request(request).await?.unchecked_into())
+}
+
+/// [`all`] with the request's handlers attached before this returns (see [`get`]), so several
+/// can be in flight and awaited in any order.
+pub fn all_now(
+    request: Result<IdbRequest, JsValue>,
+) -> impl std::future::Future<Output = Result<Array>> {
+    let reply = thrown(request).map(|r| settle(&r));
+    async move { Ok(promise(reply?).await?.unchecked_into()) }
+}
+
+/// [`count`] with the request's handlers attached before this returns.
+pub fn count_now(
+    request: Result<IdbRequest, JsValue>,
+) -> impl std::future::Future<Output = Result<u32>> {
+    let reply = thrown(request).map(|r| settle(&r));
+    async move { Ok(promise(reply?).await?.as_f64().unwrap_or_default() as u32) }
 }
 
 /// Up to `limit` values (all when `None`) of an object store or index in `range`, in key order,

@@ -7,6 +7,15 @@ export function syncMeta(status, version, updatedAt) {
   return version === undefined ? { status, updatedAt } : { status, version, updatedAt };
 }
 
+/** A row's `_sync` (`RowSync`): `{ status, version?, updatedAt, p?, o?, u? }`. */
+export function rowSync(status, version, updatedAt, p, o, u) {
+  const s = syncMeta(status, version, updatedAt);
+  if (p !== undefined) s.p = p;
+  if (o !== undefined) s.o = o;
+  if (u !== undefined) s.u = u;
+  return s;
+}
+
 /** `Pending`: `{ changeId, baseVersion?, hlc, changedFields, seq, note? }`. */
 export function pending(changeId, baseVersion, hlc, changedFields, seq, note) {
   const p = { changeId };

@@ -2,13 +2,14 @@
 //! JS strings created once per thread ([`Keys`]; turning a Rust `&str` into a JS string decodes
 //! it every time), and [`sync_js`] / [`entry_js`] build each object with one call into
 //! `objects.js` instead of one `Reflect.set` per field. They build exactly what `row::to_js`
-//! (serde, JSON-compatible) builds for [`SyncMeta`] and [`Entry`]; reading back stays serde.
+//! (serde, JSON-compatible) builds for [`SyncMeta`], [`RowSync`] and [`Entry`]; reading back
+//! stays serde.
 
 use ferrysync_core::record::{Pending, SyncMeta, SyncStatus};
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use super::row::Entry;
+use super::row::{Entry, RowSync};
 
 /// The cached strings.
 pub struct Keys {
@@ -53,6 +54,15 @@ pub fn with<R>(f: impl FnOnce(&Keys) -> R) -> R {
 extern "C" {
     #[wasm_bindgen(js_name = syncMeta)]
     fn sync_meta(status: &JsValue, version: Option<f64>, updated_at: f64) -> JsValue;
+    #[wasm_bindgen(js_name = rowSync)]
+    fn row_sync(
+        status: &JsValue,
+        version: Option<f64>,
+        updated_at: f64,
+        pending: &JsValue,
+        o: Option<f64>,
+        u: Option<f64>,
+    ) -> JsValue;
     #[wasm_bindgen(js_name = pending)]
     fn pending_object(
         change_id: &str,
@@ -85,6 +95,19 @@ pub fn sync_js(keys: &Keys, sync: &SyncMeta) -> JsValue {
         keys.status(sync.status),
         sync.version.map(number),
         number(sync.updated_at),
+    )
+}
+
+/// A row's [`RowSync`] as a JS object.
+pub fn row_sync_js(keys: &Keys, s: &RowSync) -> JsValue {
+    let pending = s.p.as_ref().map_or(JsValue::UNDEFINED, pending_js);
+    row_sync(
+        keys.status(s.status),
+        s.version.map(number),
+        number(s.updated_at),
+        &pending,
+        s.o.map(number),
+        s.u.map(f64::from),
     )
 }
 

@@ -1,6 +1,10 @@
-//! How a [`LocalRecord`] is split across IndexedDB: the row the app reads (its fields, `id`,
-//! `_sync`) in the collection's store, and an [`Entry`] in the outbox store while the record is
-//! not plainly in sync.
+//! How a [`LocalRecord`] is kept in IndexedDB: a live record is one row in its collection's
+//! store (the app's fields, `id` and `_sync`), whose `_sync` also holds, while the record is not
+//! plainly in sync, its pending change and outbox position ([`RowSync`]; the app never sees
+//! those); a tombstone, which has no row, is an [`Entry`] in the outbox store. One request per
+//! record for a write or an acknowledgement. (Databases written before kept a live record's
+//! pending change in an entry too; such an entry is read as before and folded into the row by
+//! the record's next write.)
 
 use ferrysync_core::record::{LocalRecord, Pending, SyncMeta, SyncStatus};
 use serde::{Deserialize, Serialize};
@@ -12,6 +16,98 @@ use ferrysync_core::store::{Result, StoreError};
 
 /// The `_sync` field of a row.
 pub const SYNC: &str = "_sync";
+
+/// A row's `_sync`: what the app reads (`status`, `version`, `updatedAt`) and, while the record
+/// is not plainly in sync, `p` (the pending change), `o` (outbox position while `UNSYNCED`) and
+/// `u` ([`not_synced_code`]), the keys of the collection store's sparse indexes
+/// [`ROW_ORDER`](super::schema::ROW_ORDER) and [`ROW_NOT_SYNCED`](super::schema::ROW_NOT_SYNCED).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowSync {
+    /// As in [`SyncMeta`].
+    pub status: SyncStatus,
+    /// As in [`SyncMeta`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// As in [`SyncMeta`].
+    pub updated_at: u64,
+    /// The change waiting for the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<Pending>,
+    /// Outbox position, only while `UNSYNCED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub o: Option<u64>,
+    /// The status while it is not `SYNCED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub u: Option<u8>,
+}
+
+impl RowSync {
+    /// The `_sync` of a live record's row.
+    pub fn of(sync: &SyncMeta, pending: Option<&Pending>) -> Self {
+        let unsynced = sync.status == SyncStatus::Unsynced;
+        Self {
+            status: sync.status,
+            version: sync.version,
+            updated_at: sync.updated_at,
+            o: pending.filter(|_| unsynced).map(|p| p.seq),
+            u: not_synced_code(sync.status),
+            p: pending.cloned(),
+        }
+    }
+
+    /// The metadata the app reads, and the pending change.
+    pub fn split(self) -> (SyncMeta, Option<Pending>) {
+        let sync = SyncMeta {
+            status: self.status,
+            version: self.version,
+            updated_at: self.updated_at,
+        };
+        (sync, self.p)
+    }
+}
+
+/// A stored row decoded in one pass: its `id`, the app's fields and its `_sync` (decoded
+/// straight from the row's JSON text, never through a `Value`, which would need a second
+/// deserializer for [`RowSync`] in the package).
+#[derive(Debug, Default)]
+pub struct StoredRow {
+    /// The row's `id`.
+    pub id: Option<String>,
+    /// The app's fields.
+    pub data: Map<String, Value>,
+    /// The row's `_sync`.
+    pub sync: Option<RowSync>,
+}
+
+impl<'de> Deserialize<'de> for StoredRow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = StoredRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a row")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<StoredRow, A::Error> {
+                let mut row = StoredRow::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        SYNC => row.sync = Some(map.next_value()?),
+                        "id" => row.id = map.next_value()?,
+                        _ => {
+                            row.data.insert(key, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(row)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
 
 /// A record's outbox entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,14 +229,14 @@ pub fn record_of(
     row: Option<JsValue>,
     entry: Option<Entry>,
 ) -> Result<Option<LocalRecord>> {
-    let (data, row_sync) = match &row {
-        Some(row) => {
-            let sync: SyncMeta =
-                from_js(js_sys::Reflect::get(row, &SYNC.into()).unwrap_or_default())?;
-            (data_of(row)?, Some(sync))
-        }
-        None => (Map::new(), None),
-    };
+    let row: Option<StoredRow> = row.map(from_js).transpose()?;
+    Ok(join(id, row, entry))
+}
+
+/// A record from its row's data and `_sync` and its entry: an entry (a tombstone, or a pending
+/// change written before rows held theirs) has the record's metadata.
+pub fn join(id: &str, row: Option<StoredRow>, entry: Option<Entry>) -> Option<LocalRecord> {
+    let (data, row_sync) = row.map_or_else(|| (Map::new(), None), |r| (r.data, r.sync));
     let record = match (entry, row_sync) {
         (Some(e), _) => LocalRecord {
             id: e.id,
@@ -149,14 +245,17 @@ pub fn record_of(
             sync: e.sync,
             pending: e.pending,
         },
-        (None, Some(sync)) => LocalRecord {
-            id: id.to_owned(),
-            data,
-            deleted: false,
-            sync,
-            pending: None,
-        },
-        (None, None) => return Ok(None),
+        (None, Some(row_sync)) => {
+            let (sync, pending) = row_sync.split();
+            LocalRecord {
+                id: id.to_owned(),
+                data,
+                deleted: false,
+                sync,
+                pending,
+            }
+        }
+        (None, None) => return None,
     };
-    Ok(Some(record))
+    Some(record)
 }

@@ -2,11 +2,14 @@
 //!
 //! Layout:
 //! - one object store per collection, key path `id`, one index per configured field (named after
-//!   the field). Rows are exactly what the app reads: its fields, `id` and `_sync`;
-//! - [`OUTBOX`]: one entry per record that is not plain `SYNCED` (pending change, tombstone,
-//!   conflict, rejection), key `k` = collection + NUL + id, with the sparse indexes
-//!   [`OUTBOX_ORDER`] (`o` = outbox position, present only while `UNSYNCED`) and [`NOT_SYNCED`]
-//!   (`u`, present while the status is not `SYNCED`), so `outbox()` and `pending()` read an index;
+//!   the field), and the sparse indexes [`ROW_ORDER`] (`_sync.o`, the outbox position while
+//!   `UNSYNCED`) and [`ROW_NOT_SYNCED`] (`_sync.u`, while the status is not `SYNCED`). Rows are
+//!   what the app reads: its fields, `id` and `_sync` (see [`RowSync`](super::row::RowSync) for
+//!   what `_sync` holds besides, which reads strip);
+//! - [`OUTBOX`]: one entry per tombstone (and per not-`SYNCED` live record of a database written
+//!   before rows held their pending change), key `k` = collection + NUL + id, with the same
+//!   sparse indexes [`OUTBOX_ORDER`] (`o`) and [`NOT_SYNCED`] (`u`), so `outbox()` and
+//!   `pending()` read indexes only;
 //! - [`META`]: out-of-line keys (device id, clock, schema, the engine's cursor, …).
 //!
 //! Opening never deletes a store or an index: the wanted schema is compared with what is on
@@ -27,6 +30,12 @@ pub const META: &str = "_meta";
 pub const OUTBOX_ORDER: &str = "outbox";
 /// Index of [`OUTBOX`] on entries whose status is not `SYNCED`.
 pub const NOT_SYNCED: &str = "unsynced";
+/// Index of every collection store on the outbox position of `UNSYNCED` rows.
+pub const ROW_ORDER: &str = "_o";
+/// Index of every collection store on rows whose status is not `SYNCED`.
+pub const ROW_NOT_SYNCED: &str = "_u";
+/// The key paths of [`ROW_ORDER`] and [`ROW_NOT_SYNCED`].
+const ROW_INDEXES: [(&str, &str); 2] = [(ROW_ORDER, "_sync.o"), (ROW_NOT_SYNCED, "_sync.u")];
 
 /// How long an upgrade may wait for other connections to close before failing with
 /// `DB_BLOCKED`.
@@ -131,11 +140,12 @@ pub async fn open(name: &str, wanted: &Schema) -> Result<(IdbDatabase, Schema)> 
     let db = connect(name, 0, wanted).await?;
     let on_disk = read_schema(&db)?;
     let names = db.object_store_names();
-    let needs_upgrade = !(names.contains(OUTBOX) && names.contains(META))
-        || wanted.iter().any(|(c, idx)| match on_disk.get(c) {
-            None => true,
-            Some(have) => idx.iter().any(|i| !have.contains(i)),
-        });
+    let needs_upgrade =
+        !(names.contains(OUTBOX) && names.contains(META) && row_indexes_present(&db, &on_disk)?)
+            || wanted.iter().any(|(c, idx)| match on_disk.get(c) {
+                None => true,
+                Some(have) => idx.iter().any(|i| !have.contains(i)),
+            });
     if !needs_upgrade {
         return Ok((db, on_disk));
     }
@@ -172,7 +182,23 @@ fn strings(list: &DomStringList) -> impl Iterator<Item = String> + '_ {
     (0..list.length()).filter_map(|i| list.item(i))
 }
 
-/// The collections and indexes on disk.
+/// True when every collection store on disk has [`ROW_INDEXES`].
+fn row_indexes_present(db: &IdbDatabase, on_disk: &Schema) -> Result<bool> {
+    let names: Vec<&str> = on_disk.keys().map(String::as_str).collect();
+    if names.is_empty() {
+        return Ok(true);
+    }
+    let tx = idb::transaction(db, &names, false)?;
+    for c in names {
+        let present = idb::store(&tx, c)?.index_names();
+        if ROW_INDEXES.iter().any(|(name, _)| !present.contains(name)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The collections and the app's indexes on disk.
 fn read_schema(db: &IdbDatabase) -> Result<Schema> {
     let collections: Vec<String> = strings(&db.object_store_names())
         .filter(|s| !s.starts_with('_'))
@@ -184,7 +210,9 @@ fn read_schema(db: &IdbDatabase) -> Result<Schema> {
     let names: Vec<&str> = collections.iter().map(String::as_str).collect();
     let tx = idb::transaction(db, &names, false)?;
     for c in collections {
-        let indexes = strings(&idb::store(&tx, &c)?.index_names()).collect::<Vec<_>>();
+        let indexes = strings(&idb::store(&tx, &c)?.index_names())
+            .filter(|i| !i.starts_with('_'))
+            .collect::<Vec<_>>();
         schema.insert(c, indexes);
     }
     Ok(schema)
@@ -216,6 +244,14 @@ fn add_missing(db: &IdbDatabase, tx: &IdbTransaction, wanted: &Schema) -> Result
         let present = store.index_names();
         for field in indexes.iter().filter(|f| !present.contains(f)) {
             store.create_index_with_str(field, field)?;
+        }
+    }
+    // Every collection store, wanted now or not, gets the row indexes.
+    for collection in strings(&db.object_store_names()).filter(|s| !s.starts_with('_')) {
+        let store = tx.object_store(&collection)?;
+        let present = store.index_names();
+        for (name, path) in ROW_INDEXES.iter().filter(|(n, _)| !present.contains(n)) {
+            store.create_index_with_str(name, path)?;
         }
     }
     Ok(())

@@ -1,0 +1,100 @@
+//! The storage layout: rows hold their pending change out of the app's sight, and a database
+//! written by an earlier layout (pending changes of live records in outbox entries) keeps them.
+
+use super::*;
+
+/// Reads raw IndexedDB: `raw(name, store, key)` resolves with the stored value.
+const RAW: &str = r#"
+const req = (r) => new Promise((ok, err) => { r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); });
+const raw = async (name, store, key) => {
+  const db = await req(indexedDB.open(name));
+  try { return await req(db.transaction(store).objectStore(store).get(key)); } finally { db.close(); }
+};
+"#;
+
+#[wasm_bindgen_test]
+async fn rows_keep_their_pending_change_out_of_the_apps_sight() {
+    let name = db_name("row-sync");
+    let db = open(&name, CRM).await.unwrap();
+    js(&db, &format!(r#"{RAW}
+        const put = await db.put("customers", {{ id: "a", name: "A" }});
+        const shape = (r) => Object.keys(r._sync).sort();
+        eq(shape(put), ["status", "updatedAt"], "put returns what the app reads");
+        eq(shape(await db.get("customers", "a")), ["status", "updatedAt"], "get");
+        eq((await db.all("customers")).map(shape), [["status", "updatedAt"]], "all");
+        eq((await db.query("customers", {{ index: "name", eq: "A" }})).map(shape), [["status", "updatedAt"]], "query");
+        const stored = await raw({name:?}, "customers", "a");
+        eq([stored._sync.status, stored._sync.o, stored._sync.u, typeof stored._sync.p.changeId],
+           ["UNSYNCED", stored._sync.p.seq, 1, "string"], "the row holds the pending change and its index keys");
+        eq(await raw({name:?}, "_outbox", "customers\u0000a"), undefined, "a live record has no outbox entry");
+        await db.delete("customers", "a");
+        eq((await raw({name:?}, "_outbox", "customers\u0000a")).deleted, true, "a tombstone is an entry");
+        await db.put("customers", {{ id: "a", name: "again" }});
+        eq(await raw({name:?}, "_outbox", "customers\u0000a"), undefined, "a revived record's entry is gone");
+        eq(await db.pending(), 1, "one pending change");
+        await db.close();
+    "#)).await;
+    IndexedDb::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_database_of_the_earlier_layout_keeps_its_pending_changes() {
+    let name = db_name("legacy");
+    let scratch = db_name("legacy-scratch");
+    let helper = open(&scratch, CRM).await.unwrap();
+    // The earlier layout: live records' pending changes (and a conflict) in outbox entries.
+    js(&helper, &format!(r#"{RAW}
+        await db.close();
+        const open = indexedDB.open({name:?}, 1);
+        open.onupgradeneeded = () => {{
+          const d = open.result;
+          d.createObjectStore("customers", {{ keyPath: "id" }}).createIndex("name", "name");
+          const o = d.createObjectStore("_outbox", {{ keyPath: "k" }});
+          o.createIndex("outbox", "o"); o.createIndex("unsynced", "u");
+          d.createObjectStore("_meta");
+        }};
+        const d = await req(open);
+        const tx = d.transaction(["customers", "_outbox"], "readwrite");
+        const rows = tx.objectStore("customers"), out = tx.objectStore("_outbox");
+        const hlc = "001700000000123-000000-old";
+        const entry = (id, seq, status, extra) => ({{ k: "customers\u0000" + id, c: "customers", id,
+          sync: {{ status, version: 2, updatedAt: 5 }}, deleted: false,
+          pending: {{ changeId: "ch-" + id, baseVersion: 2, hlc, changedFields: ["name"], seq }}, ...extra }});
+        rows.put({{ id: "a", name: "A", _sync: {{ status: "UNSYNCED", version: 2, updatedAt: 5 }} }});
+        out.put(entry("a", 1, "UNSYNCED", {{ o: 1, u: 1 }}));
+        rows.put({{ id: "b", name: "B", _sync: {{ status: "SYNCED", version: 3, updatedAt: 5 }} }});
+        out.put({{ ...entry("c", 2, "UNSYNCED", {{ o: 2, u: 1 }}), deleted: true }});
+        rows.put({{ id: "d", name: "D", _sync: {{ status: "CONFLICT", version: 2, updatedAt: 5 }} }});
+        out.put(entry("d", 3, "CONFLICT", {{ u: 2 }}));
+        await new Promise((ok) => tx.oncomplete = ok);
+        d.close();
+    "#)).await;
+    let db = open(&name, CRM).await.unwrap();
+    js(&db, r#"
+        eq(await db.pending(), 2, "the live change and the tombstone are pending");
+        eq((await db.get("customers", "a"))._sync, { status: "UNSYNCED", version: 2, updatedAt: 5 }, "a reads as before");
+        eq(await db.get("customers", "c"), undefined, "the tombstone stays hidden");
+        eq((await db.all("customers")).map((r) => r.id), ["a", "b", "d"], "live records");
+    "#).await;
+    let store = store(&name).await;
+    let outbox = store.outbox(None, 10).await.unwrap();
+    let ids: Vec<&str> = outbox.iter().map(|(_, r)| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"], "the earlier entries, in push order");
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.pending, counts.conflicts), (2, 1));
+    // An edit folds the entry into the row, coalescing with the earlier change.
+    js(&db, &format!(r#"{RAW}
+        await db.put("customers", {{ id: "a", name: "A", city: "Rome" }});
+        eq(await raw({name:?}, "_outbox", "customers\u0000a"), undefined, "the entry is folded into the row");
+        const p = (await raw({name:?}, "customers", "a"))._sync.p;
+        eq([p.baseVersion, p.seq, p.changedFields], [2, 1, ["city", "name"]], "coalesced with the earlier change");
+        eq(await db.pending(), 2, "still two pending");
+        await db.close();
+    "#)).await;
+    let outbox = store.outbox(None, 10).await.unwrap();
+    let ids: Vec<&str> = outbox.iter().map(|(_, r)| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"], "same push order after the fold");
+    store.close();
+    IndexedDb::delete(&name).await.unwrap();
+    IndexedDb::delete(&scratch).await.unwrap();
+}
