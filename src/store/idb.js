@@ -161,12 +161,14 @@ function spanSeen(name, narrow) {
 }
 
 /** Strips from a row's `_sync` what only the store keeps (`p`, `o`, `u`; see `RowSync`): the
- * app reads `{ status, version?, updatedAt }`. Returns the row. */
+ * app reads `{ status, version?, updatedAt }`. They are `_sync`'s last properties, deleted last
+ * first, which keeps the object's fast shape. Returns the row. */
 export function cleanRow(row) {
   const s = row?._sync;
   if (s && (s.p !== undefined || s.o !== undefined || s.u !== undefined)) {
-    row._sync = s.version === undefined ? { status: s.status, updatedAt: s.updatedAt }
-      : { status: s.status, version: s.version, updatedAt: s.updatedAt };
+    delete s.u;
+    delete s.o;
+    delete s.p;
   }
   return row;
 }
@@ -207,10 +209,11 @@ export function spanSyncs(tx, names, indexes, outbox, lo, hi) {
   const range = IDBKeyRange.bound(lo, hi);
   const reads = names.map((c) => settle(tx.objectStore(c).index(indexes[0]).getAll(range))
     .then((rows) => rows.map(({ id, _sync: s }) => {
+      const { p, o, u } = s;
       const e = { k: `${c}\u0000${id}`, c, id, sync: cleanRow({ _sync: s })._sync, deleted: false };
-      if (s.p !== undefined) e.pending = s.p;
-      if (s.o !== undefined) e.o = s.o;
-      if (s.u !== undefined) e.u = s.u;
+      if (p !== undefined) e.pending = p;
+      if (o !== undefined) e.o = o;
+      if (u !== undefined) e.u = u;
       return e;
     })));
   const entries = settle(tx.objectStore(outbox).index(indexes[1]).getAll(range));
