@@ -34,6 +34,8 @@ pub struct IndexedDb {
     name: String,
     db: RefCell<Option<IdbDatabase>>,
     schema: Schema,
+    /// How many `update_read`s found a record changed and were redone with reads.
+    redone: std::cell::Cell<u32>,
 }
 
 impl IndexedDb {
@@ -46,6 +48,7 @@ impl IndexedDb {
             name: name.to_owned(),
             db: RefCell::new(Some(db)),
             schema,
+            redone: std::cell::Cell::new(0),
         })
     }
 
@@ -137,6 +140,7 @@ impl LocalStore for IndexedDb {
             Ok(Some(written)) => return idb::commit_or_abort(&tx, Ok(written)).await,
             Ok(None) => {
                 let _ = tx.abort();
+                self.redone.set(self.redone.get().saturating_add(1));
             }
             Err(e) => return idb::abort(&tx, e),
         }
@@ -198,6 +202,13 @@ impl IndexedDb {
             }
         }
         self.transaction(&stores, true)
+    }
+
+    /// How many `update_read`s so far (on this connection) found a record changed since it was
+    /// read, so that their optimistic write was aborted and redone with reads: a diagnostic,
+    /// which tests use to check that unchanged batches take one transaction.
+    pub fn redone_updates(&self) -> u32 {
+        self.redone.get()
     }
 
     /// The newest clock stamp and outbox position (see [`clock`]).

@@ -98,3 +98,69 @@ async fn a_database_of_the_earlier_layout_keeps_its_pending_changes() {
     IndexedDb::delete(&name).await.unwrap();
     IndexedDb::delete(&scratch).await.unwrap();
 }
+
+/// An acknowledgement-like update of a batch read from the outbox: one transaction when no
+/// record changed since the read, redone with reads when one did (and then it sees the edit).
+#[wasm_bindgen_test]
+async fn an_unchanged_batch_is_updated_without_a_redo() {
+    use ferrysync_core::record::{LocalRecord, SyncStatus};
+    let name = db_name("redo");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"
+        await db.bulkPut("customers", [{ id: "a", n: 1 }, { id: "b", n: 2 }, { id: "c", n: 3 }]);
+        await db.delete("customers", "c");
+    "#,
+    )
+    .await;
+    let store = store(&name).await;
+    let settle = |r: Option<LocalRecord>| {
+        r.map(|mut r| {
+            r.sync.status = SyncStatus::Synced;
+            r.sync.version = Some(1);
+            r.pending = None;
+            r
+        })
+    };
+    let batch = store.outbox(None, 10).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    let first = batch[..2].to_vec();
+    let written = store
+        .update_read(&first, &[], &mut |_, r| settle(r))
+        .await
+        .unwrap();
+    assert_eq!(store.redone_updates(), 0, "nothing changed: no redo");
+    assert!(written
+        .iter()
+        .all(|r| r.as_ref().unwrap().sync.status == SyncStatus::Synced));
+    // The tombstone "c" is revived after its read: the update is redone and sees the edit, which
+    // it leaves pending (as an acknowledgement leaves a record edited in flight).
+    let again = store.outbox(None, 10).await.unwrap();
+    js(&db, r#"await db.put("customers", { id: "c", n: 30 });"#).await;
+    let written = store
+        .update_read(&again, &[], &mut |_, r| match r {
+            Some(r) if r.data.get("n") == Some(&30.into()) => Some(r),
+            other => settle(other),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.redone_updates(),
+        1,
+        "the edited record forced one redo"
+    );
+    let c = written[0].as_ref().expect("the revived record is kept");
+    assert_eq!(c.data.get("n"), Some(&30.into()), "the redo read the edit");
+    js(
+        &db,
+        r#"
+        eq((await db.get("customers", "c"))._sync.status, "UNSYNCED", "the edit stays pending");
+        eq(await db.pending(), 1, "only the edit is pending");
+        await db.close();
+    "#,
+    )
+    .await;
+    store.close();
+    IndexedDb::delete(&name).await.unwrap();
+}
