@@ -27,47 +27,68 @@ struct Outbox {
     sent: HashSet<String>,
 }
 
+/// A batch read from the outbox: each record with its collection.
+type Batch = Vec<(String, LocalRecord)>;
+
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Pushes batches until the outbox holds nothing this cycle has not sent yet.
     ///
-    /// The batches are pipelined: while one batch's results are being stored, the next batch is
-    /// read and sent, so the server works while the store writes. A record edited while its
-    /// batch was in flight keeps its outbox position (the edit is coalesced) but has a new
-    /// `changeId`: once the positions run out and every result is stored, the outbox is read
-    /// again from the start for such changes, and they are pushed in the same cycle.
+    /// The batches are pipelined: while one batch's results are being stored, the next batch
+    /// (read in the previous round) is on the wire and the one after it is read, so the server
+    /// and the store work at once, one request at a time. A record edited while its batch was
+    /// in flight keeps its outbox position
+    /// (the edit is coalesced) but has a new `changeId`: once the positions run out and every
+    /// result is stored, the outbox is read again from the start for such changes, and they are
+    /// pushed in the same cycle.
     pub(super) async fn push_all(
         &self,
         report: &mut SyncReport,
         settled: &mut super::Settled,
     ) -> Result<()> {
         let mut outbox = Outbox::default();
-        let mut next = self.read_and_send(&mut outbox).await?;
-        while let Some((batch, response)) = next {
-            report.pushed += batch.len();
-            // The next batch's read is issued before this batch's write (`join` polls it
-            // first), so the read does not wait for the write's transaction.
-            let (read, stored) = join(
-                self.read_and_send(&mut outbox),
-                self.acknowledge(&batch, &response, report, settled),
-            )
-            .await;
-            stored?;
-            next = read?;
-            if next.is_none() && outbox.after.take().is_some() {
+        let mut answered: Option<(Batch, PushResponse)> = None;
+        let mut in_flight = self.read_batch(&mut outbox).await?;
+        loop {
+            if answered.is_none() && in_flight.is_none() {
                 // Every result is stored now: what is still in the outbox from the start and
                 // not sent this cycle was edited in flight.
-                next = self.read_and_send(&mut outbox).await?;
+                if outbox.after.take().is_none() {
+                    return Ok(());
+                }
+                in_flight = self.read_batch(&mut outbox).await?;
+                if in_flight.is_none() {
+                    return Ok(());
+                }
             }
+            let send = async {
+                match in_flight.take() {
+                    Some(batch) => self.send(batch).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            // The next batch's read is issued before the answered batch's write (`join` polls
+            // it first), so the read does not wait for the write's transaction.
+            let read = join(self.read_batch(&mut outbox), send);
+            let store = async {
+                match &answered {
+                    Some((batch, response)) => {
+                        report.pushed += batch.len();
+                        self.acknowledge(batch, response, report, settled).await
+                    }
+                    None => Ok(()),
+                }
+            };
+            let ((read, sent), stored) = join(read, store).await;
+            stored?;
+            answered = sent?;
+            in_flight = read?;
         }
-        Ok(())
     }
 
-    /// Reads the next batch after `outbox.after` and pushes it; `None` when there is none.
-    async fn read_and_send(
-        &self,
-        outbox: &mut Outbox,
-    ) -> Result<Option<(Vec<(String, LocalRecord)>, PushResponse)>> {
-        let batch: Vec<(String, LocalRecord)> = self
+    /// Reads the next batch after `outbox.after` (and marks its changes sent); `None` when there
+    /// is none.
+    async fn read_batch(&self, outbox: &mut Outbox) -> Result<Option<Batch>> {
+        let batch: Batch = self
             .store
             .outbox(outbox.after, self.config.batch_size)
             .await?
@@ -86,19 +107,24 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             return Ok(None);
         };
         outbox.after = Some(last);
-        let request = self.push_request(&batch);
         outbox.sent.extend(
             batch
                 .iter()
                 .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.change_id.clone())),
         );
+        Ok(Some(batch))
+    }
+
+    /// Pushes `batch`; returns it with the server's answer.
+    async fn send(&self, batch: Batch) -> Result<(Batch, PushResponse)> {
+        let request = self.push_request(&batch);
         let response = self.transport.push(&request).await?;
         if !response.success {
             return Err(Error::Protocol(
                 "push answered success=false with a 2xx status".to_owned(),
             ));
         }
-        Ok(Some((batch, response)))
+        Ok((batch, response))
     }
 
     fn push_request(&self, batch: &[(String, LocalRecord)]) -> PushRequest {
