@@ -6,7 +6,8 @@
 //! its exact integer; a batch with a value that has no JSON form, e.g. a cycle, is decoded value
 //! by value, and that value is an error). Writes are issued without awaiting each: a failed one aborts the
 //! transaction and its commit says so. Reads of keys that may be absent first list the keys the
-//! store has (`getMany` in `idb.js`).
+//! store has (`getMany` in `idb.js`). Updates of records the engine read earlier (a pushed
+//! batch) are in `batch/known.rs` ([`update_read`], [`update_assumed`]).
 
 use std::collections::HashMap;
 
@@ -22,8 +23,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbTransaction};
 
 use super::row::{self, entry_key, Entry, RowSync, StoredRow, SYNC};
-use super::schema::{META, OUTBOX, OUTBOX_ORDER, ROW_ORDER};
+use super::schema::{META, OUTBOX};
 use super::{idb, js_store_error};
+
+mod known;
+pub use known::{update_assumed, update_read};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
@@ -33,15 +37,6 @@ extern "C" {
     fn to_json(value: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = putJson, catch)]
     fn put_json(store: &IdbObjectStore, json: &str) -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = spanSyncs)]
-    fn span_syncs(
-        tx: &IdbTransaction,
-        names: &Array,
-        indexes: &Array,
-        outbox: &JsValue,
-        lo: f64,
-        hi: f64,
-    ) -> Promise;
     #[wasm_bindgen(js_name = deleteAll, catch)]
     fn delete_all(store: &IdbObjectStore, keys: &Array) -> Result<(), JsValue>;
 }
@@ -143,113 +138,6 @@ async fn read_records(
         .collect()
 }
 
-/// The records at the keys of `known` (records read earlier), read inside `tx`: only the
-/// sync state in the outbox positions' span is read, and a record whose state is still the one
-/// `known` implies is taken from `known` (see
-/// [`LocalStore::update_read`](ferrysync_core::store::LocalStore)); the others are read in full.
-async fn read_known(
-    tx: &IdbTransaction,
-    known: &[(String, LocalRecord)],
-) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
-    let current = span_state(tx, known)?.await?;
-    let unchanged = unchanged(known, &current);
-    let changed: Vec<Key> = known
-        .iter()
-        .zip(&unchanged)
-        .filter(|(_, same)| !**same)
-        .map(|((c, r), _)| (c.clone(), r.id.clone()))
-        .collect();
-    let mut reread = read_records(tx, &changed).await?.into_iter();
-    let mut records = Vec::with_capacity(known.len());
-    for ((_, record), same) in known.iter().zip(unchanged) {
-        let read = match same {
-            true => Some(assumed(record)),
-            false => reread.next(),
-        };
-        records.push(read.ok_or_else(|| {
-            ferrysync_core::store::StoreError::Backend("a re-read record is missing".to_owned())
-        })?);
-    }
-    Ok(records)
-}
-
-/// An unchanged record as read: a live one has a row and no entry, a tombstone only an entry.
-fn assumed(record: &LocalRecord) -> (Option<LocalRecord>, bool, bool) {
-    (Some(record.clone()), !record.deleted, record.deleted)
-}
-
-/// The sync state of the `UNSYNCED` records in a span of outbox positions, by entry key: the
-/// entries their rows imply, and the outbox store's entries.
-#[derive(Default)]
-struct SpanState {
-    rows: HashMap<String, Entry>,
-    entries: HashMap<String, Entry>,
-}
-
-/// Which records of `known` are unchanged: a live record's row still has the `_sync` it implies
-/// (and no entry: one written before rows held pending changes counts as changed), a
-/// tombstone's entry is still the one it implies.
-fn unchanged(known: &[(String, LocalRecord)], current: &SpanState) -> Vec<bool> {
-    known
-        .iter()
-        .map(|(c, r)| {
-            let k = entry_key(c, &r.id);
-            let entry = current.entries.get(&k);
-            if r.deleted {
-                let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), true);
-                return expected.is_some_and(|e| e.o.is_some() && entry == Some(&e));
-            }
-            let expected = Entry::of(c, &r.id, &r.sync, r.pending.as_ref(), false);
-            entry.is_none()
-                && expected.is_some_and(|e| e.o.is_some() && current.rows.get(&k) == Some(&e))
-        })
-        .collect()
-}
-
-/// The [`SpanState`] of the span of outbox positions of the `UNSYNCED` records in `known`: one
-/// `getAll` per position index instead of a read per record (a batch just pushed is one span).
-/// The requests are issued now; the future decodes their answers.
-fn span_state(
-    tx: &IdbTransaction,
-    known: &[(String, LocalRecord)],
-) -> Result<impl std::future::Future<Output = Result<SpanState>>> {
-    let positions = known
-        .iter()
-        .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq as f64));
-    let (lo, hi) = positions.fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p), hi.max(p)));
-    let request = if lo > hi {
-        None
-    } else {
-        let mut collections: Vec<&str> = known.iter().map(|(c, _)| c.as_str()).collect();
-        collections.sort_unstable();
-        collections.dedup();
-        let names: Array = collections.iter().map(|c| JsValue::from_str(c)).collect();
-        let indexes = Array::of2(&ROW_ORDER.into(), &OUTBOX_ORDER.into());
-        Some(JsFuture::from(span_syncs(
-            tx,
-            &names,
-            &indexes,
-            &OUTBOX.into(),
-            lo,
-            hi,
-        )))
-    };
-    Ok(async move {
-        let Some(request) = request else {
-            return Ok(SpanState::default());
-        };
-        let pair: Array = request.await.map_err(|e| js_store_error(&e))?.into();
-        let by_key = |values: JsValue| -> Result<HashMap<String, Entry>> {
-            let entries = decode::<Entry>(&values.into())?.into_iter().flatten();
-            Ok(entries.map(|e| (e.k.clone(), e)).collect())
-        };
-        Ok(SpanState {
-            rows: by_key(pair.get(0))?,
-            entries: by_key(pair.get(1))?,
-        })
-    })
-}
-
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
 pub async fn update(
     tx: &IdbTransaction,
@@ -259,50 +147,6 @@ pub async fn update(
 ) -> Result<Vec<Option<LocalRecord>>> {
     let read = read_records(tx, keys).await?;
     write(tx, keys, read, meta, f)
-}
-
-/// The body of [`LocalStore::update_read`](ferrysync_core::store::LocalStore::update_read)
-/// inside `tx`.
-pub async fn update_read(
-    tx: &IdbTransaction,
-    known: &[(String, LocalRecord)],
-    meta: &[(&str, Value)],
-    f: &mut UpdateFn<'_>,
-) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_known(tx, known).await?;
-    let keys: Vec<Key> = known
-        .iter()
-        .map(|(c, r)| (c.clone(), r.id.clone()))
-        .collect();
-    write(tx, &keys, read, meta, f)
-}
-
-/// [`update_read`] as if every record in `known` were unchanged: the writes are issued before
-/// the check that they are (the check, issued first, sees the entries as they were before
-/// them). `None` when one changed: the caller aborts `tx` then, and `f` has been called.
-pub async fn update_assumed(
-    tx: &IdbTransaction,
-    known: &[(String, LocalRecord)],
-    meta: &[(&str, Value)],
-    f: &mut UpdateFn<'_>,
-) -> Result<Option<Vec<Option<LocalRecord>>>> {
-    let check = span_state(tx, known)?;
-    let keys: Vec<Key> = known
-        .iter()
-        .map(|(c, r)| (c.clone(), r.id.clone()))
-        .collect();
-    let written = write(
-        tx,
-        &keys,
-        known.iter().map(|(_, r)| assumed(r)).collect(),
-        meta,
-        f,
-    )?;
-    let current = check.await?;
-    Ok(unchanged(known, &current)
-        .into_iter()
-        .all(|same| same)
-        .then_some(written))
 }
 
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`.
