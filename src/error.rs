@@ -19,6 +19,10 @@ pub enum Error {
     /// Opening needed a schema upgrade, but another tab keeps an older version open.
     #[error("database {0:?} is blocked: another tab keeps an older version of it open")]
     Blocked(String),
+    /// The database was written by a newer ferrysync, whose storage layout this one does not
+    /// know: opening it could miss pending changes, so it is left alone.
+    #[error("database {0:?} was written by a newer ferrysync (storage layout {1}, this one knows up to {2}); open it with that version")]
+    Newer(String, u64, u64),
     /// The local database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -47,6 +51,7 @@ impl Error {
             Self::InvalidRecord(_) => "INVALID_RECORD",
             Self::InvalidQuery(_) => "INVALID_QUERY",
             Self::Blocked(_) => "DB_BLOCKED",
+            Self::Newer(..) => "DB_NEWER",
             Self::Store(e) => e.code(),
             Self::Sync(e) => e.code(),
             Self::NoServer => "NO_SERVER",

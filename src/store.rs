@@ -44,12 +44,21 @@ impl IndexedDb {
     pub async fn open(name: &str, schema: &Schema) -> crate::Result<Self> {
         schema::check(schema)?;
         let (db, schema) = schema::open(name, schema).await?;
-        Ok(Self {
+        let store = Self {
             name: name.to_owned(),
             db: RefCell::new(Some(db)),
             schema,
             redone: std::cell::Cell::new(0),
-        })
+        };
+        let layout = Value::from(schema::LAYOUT);
+        let (on_disk, _) = store.meta_init(schema::LAYOUT_KEY, layout, &[]).await?;
+        match on_disk.as_u64() {
+            Some(newer) if newer > schema::LAYOUT => {
+                store.close();
+                Err(crate::Error::Newer(name.to_owned(), newer, schema::LAYOUT))
+            }
+            _ => Ok(store),
+        }
     }
 
     /// Deletes database `name` (closed connections only; tests and "sign out").

@@ -16,6 +16,7 @@ export type FerrysyncErrorCode =
   | "UNKNOWN_COLLECTION"
   | "QUOTA_EXCEEDED"
   | "DB_BLOCKED"
+  | "DB_NEWER"
   | "CLOSED"
   | "STORAGE_ERROR"
   | "NO_SERVER"

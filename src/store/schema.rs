@@ -37,6 +37,14 @@ pub const ROW_NOT_SYNCED: &str = "_u";
 /// The key paths of [`ROW_ORDER`] and [`ROW_NOT_SYNCED`].
 const ROW_INDEXES: [(&str, &str); 2] = [(ROW_ORDER, "_sync.o"), (ROW_NOT_SYNCED, "_sync.u")];
 
+/// The storage layout this build writes, kept in meta [`LAYOUT_KEY`]: 1 kept a live record's
+/// pending change in an outbox entry (still read, see [`row`](super::row)), 2 keeps it in the
+/// row. A database whose layout is newer is not opened (`DB_NEWER`): this build could miss
+/// pending changes kept where it does not look. (Builds before the key existed do not check.)
+pub const LAYOUT: u64 = 2;
+/// The meta key of [`LAYOUT`].
+pub const LAYOUT_KEY: &str = "layout";
+
 /// How long an upgrade may wait for other connections to close before failing with
 /// `DB_BLOCKED`.
 const BLOCKED_GRACE_MS: f64 = 3000.0;

@@ -164,3 +164,29 @@ async fn an_unchanged_batch_is_updated_without_a_redo() {
     store.close();
     IndexedDb::delete(&name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_database_of_a_newer_layout_is_not_opened() {
+    let name = db_name("newer");
+    let db = open(&name, CRM).await.unwrap();
+    js(&db, &format!(r#"{RAW}
+        await db.put("customers", {{ id: "a", name: "A" }});
+        await db.close();
+        eq(await raw({name:?}, "_meta", "layout"), 2, "the layout is recorded");
+        const setLayout = async (n) => {{
+          const d = await req(indexedDB.open({name:?}));
+          const tx = d.transaction("_meta", "readwrite");
+          tx.objectStore("_meta").put(n, "layout");
+          await new Promise((ok) => tx.oncomplete = ok);
+          d.close();
+        }};
+        await setLayout(3);
+        eq(await code(FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }})), "DB_NEWER", "newer layout");
+        await setLayout(2);
+        const again = await FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }});
+        eq((await again.get("customers", "a")).name, "A", "nothing was touched");
+        eq(await again.pending(), 1, "the pending change is kept");
+        await again.close();
+    "#)).await;
+    IndexedDb::delete(&name).await.unwrap();
+}
