@@ -79,15 +79,6 @@ pub fn decode<T: DeserializeOwned>(values: &Array) -> Result<Vec<Option<T>>> {
         .collect()
 }
 
-/// Joins a decoded row and entry into a record (see [`row::join`]).
-pub fn record_from(
-    id: &str,
-    row: Option<StoredRow>,
-    entry: Option<Entry>,
-) -> Result<Option<LocalRecord>> {
-    Ok(row::join(id, row, entry))
-}
-
 /// A live record's row as stored: its fields, `id` and `_sync` (a [`RowSync`]).
 struct RowOut<'a>(&'a LocalRecord);
 
@@ -133,7 +124,7 @@ async fn read_records(
         .zip(rows.into_iter().zip(entries))
         .map(|((_, id), (row, entry))| {
             let (had_row, had_entry) = (row.is_some(), entry.is_some());
-            Ok((record_from(id, row, entry)?, had_row, had_entry))
+            Ok((row::join(id, row, entry), had_row, had_entry))
         })
         .collect()
 }
@@ -251,7 +242,7 @@ pub async fn records_of(
     for (entry, wanted) in entries.into_iter().zip(wanted) {
         let row = if wanted { rows.next().flatten() } else { None };
         let (collection, id) = (entry.c.clone(), entry.id.clone());
-        if let Some(record) = record_from(&id, row, Some(entry))? {
+        if let Some(record) = row::join(&id, row, Some(entry)) {
             records.push((collection, record));
         }
     }

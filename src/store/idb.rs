@@ -77,32 +77,21 @@ pub async fn each<T>(
     Ok(out)
 }
 
-/// [`request`] for a count.
-pub async fn count(request: Result<IdbRequest, JsValue>) -> Result<u32> {
-    let n = self::request(request).await?;
-    Ok(n.as_f64().unwrap_or_default() as u32)
-}
-
-/// [`request`] for a `getAll`.
-pub async fn all(request: Result<IdbRequest, JsValue>) -> Result<Array> {
-    Ok(self::request(request).await?.unchecked_into())
-}
-
-/// [`all`] with the request's handlers attached before this returns (see [`get`]), so several
-/// can be in flight and awaited in any order.
-pub fn all_now(
-    request: Result<IdbRequest, JsValue>,
-) -> impl std::future::Future<Output = Result<Array>> {
-    let reply = thrown(request).map(|r| settle(&r));
-    async move { Ok(promise(reply?).await?.unchecked_into()) }
-}
-
-/// [`count`] with the request's handlers attached before this returns.
-pub fn count_now(
+/// A count request's result. The request's handlers are attached before this returns (see
+/// [`get`]), so several can be in flight and awaited in any order.
+pub fn count(
     request: Result<IdbRequest, JsValue>,
 ) -> impl std::future::Future<Output = Result<u32>> {
     let reply = thrown(request).map(|r| settle(&r));
     async move { Ok(promise(reply?).await?.as_f64().unwrap_or_default() as u32) }
+}
+
+/// A `getAll`'s result. The request's handlers are attached before this returns (see [`get`]).
+pub fn all(
+    request: Result<IdbRequest, JsValue>,
+) -> impl std::future::Future<Output = Result<Array>> {
+    let reply = thrown(request).map(|r| settle(&r));
+    async move { Ok(promise(reply?).await?.unchecked_into()) }
 }
 
 /// Up to `limit` values (all when `None`) of an object store or index in `range`, in key order,

@@ -8,7 +8,7 @@ use ferrysync_core::store::{Counts, Result};
 use wasm_bindgen::JsValue;
 use web_sys::{IdbKeyRange, IdbObjectStore};
 
-use super::row::{not_synced_code, Entry, StoredRow};
+use super::row::{self, not_synced_code, Entry, StoredRow};
 use super::schema::{NOT_SYNCED, OUTBOX, OUTBOX_ORDER, ROW_NOT_SYNCED, ROW_ORDER};
 use super::{batch, idb, IndexedDb};
 
@@ -55,7 +55,7 @@ impl IndexedDb {
         let tx = self.transaction(&stores, false)?;
         let (row_index, entry_index) = listing.indexes();
         let get_all = |index: web_sys::IdbIndex| {
-            idb::all_now(match limit {
+            idb::all(match limit {
                 Some(n) => index.get_all_with_key_and_limit(range, n),
                 None => index.get_all_with_key(range),
             })
@@ -79,7 +79,7 @@ impl IndexedDb {
             let values = batch::decode::<StoredRow>(&values.await?)?;
             for row in values.into_iter().flatten() {
                 let id = row.id.clone().unwrap_or_default();
-                if let Some(record) = batch::record_from(&id, Some(row), None)? {
+                if let Some(record) = row::join(&id, Some(row), None) {
                     records.push(((*collection).to_owned(), record));
                 }
             }
@@ -110,12 +110,12 @@ impl IndexedDb {
             Some(k) => idb::thrown(IdbKeyRange::only(&k.into()))?.into(),
             None => JsValue::UNDEFINED,
         };
-        let mut counts = vec![idb::count_now(
+        let mut counts = vec![idb::count(
             index_of(&idb::store(tx, OUTBOX)?, entry_index)?.count_with_key(&range),
         )];
         for c in self.schema.keys() {
             let index = index_of(&idb::store(tx, c)?, row_index)?;
-            counts.push(idb::count_now(index.count_with_key(&range)));
+            counts.push(idb::count(index.count_with_key(&range)));
         }
         Ok(async move {
             let mut total = 0u32;

@@ -45,13 +45,13 @@ pub struct RowSync {
 impl RowSync {
     /// The `_sync` of a live record's row.
     pub fn of(sync: &SyncMeta, pending: Option<&Pending>) -> Self {
-        let unsynced = sync.status == SyncStatus::Unsynced;
+        let (o, u) = index_keys(sync, pending);
         Self {
             status: sync.status,
             version: sync.version,
             updated_at: sync.updated_at,
-            o: pending.filter(|_| unsynced).map(|p| p.seq),
-            u: not_synced_code(sync.status),
+            o,
+            u,
             p: pending.cloned(),
         }
     }
@@ -145,6 +145,14 @@ pub fn not_synced_code(status: SyncStatus) -> Option<u8> {
     }
 }
 
+/// The keys of a record's sparse indexes, the same in a row's `_sync` and in an entry: its
+/// outbox position while `UNSYNCED`, and its [`not_synced_code`].
+fn index_keys(sync: &SyncMeta, pending: Option<&Pending>) -> (Option<u64>, Option<u8>) {
+    let unsynced = sync.status == SyncStatus::Unsynced;
+    let o = pending.filter(|_| unsynced).map(|p| p.seq);
+    (o, not_synced_code(sync.status))
+}
+
 /// The outbox key of `collection/id`; NUL cannot appear in a collection name a user types.
 pub fn entry_key(collection: &str, id: &str) -> String {
     format!("{collection}\u{0}{id}")
@@ -162,15 +170,15 @@ impl Entry {
         if sync.status == SyncStatus::Synced && pending.is_none() && !deleted {
             return None;
         }
-        let unsynced = sync.status == SyncStatus::Unsynced;
+        let (o, u) = index_keys(sync, pending);
         Some(Self {
             k: entry_key(collection, id),
             c: collection.to_owned(),
             id: id.to_owned(),
             sync: sync.clone(),
             deleted,
-            o: pending.filter(|_| unsynced).map(|p| p.seq),
-            u: not_synced_code(sync.status),
+            o,
+            u,
             pending: pending.cloned(),
         })
     }
