@@ -158,6 +158,24 @@ impl LocalStore for IndexedDb {
         idb::commit_or_abort(&tx, written).await
     }
 
+    async fn update_if(
+        &self,
+        expect: &[(&str, Value)],
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Option<Vec<Option<LocalRecord>>>> {
+        let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
+        match batch::update_if(&tx, expect, keys, meta, f).await {
+            Ok(Some(written)) => idb::commit_or_abort(&tx, Ok(written)).await.map(Some),
+            Ok(None) => {
+                let _ = tx.abort();
+                Ok(None)
+            }
+            Err(e) => idb::abort(&tx, e),
+        }
+    }
+
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
         let range = match after {

@@ -140,6 +140,31 @@ pub async fn update(
     write(tx, keys, read, meta, f)
 }
 
+/// The body of [`LocalStore::update_if`](ferrysync_core::store::LocalStore::update_if) inside
+/// `tx`: the `expect` entries are read with the records, and `None` (nothing written) when one
+/// does not hold; the caller aborts `tx` then.
+pub async fn update_if(
+    tx: &IdbTransaction,
+    expect: &[(&str, Value)],
+    keys: &[Key],
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Option<Vec<Option<LocalRecord>>>> {
+    let meta_store = idb::store(tx, META)?;
+    let current: Vec<_> = expect
+        .iter()
+        .map(|(key, _)| idb::get(meta_store.get(&(*key).into())))
+        .collect();
+    let read = read_records(tx, keys).await?;
+    for (value, (_, expected)) in current.into_iter().zip(expect) {
+        let value = value.await?.map(row::from_js::<Value>).transpose()?;
+        if value.as_ref().unwrap_or(&Value::Null) != expected {
+            return Ok(None);
+        }
+    }
+    write(tx, keys, read, meta, f).map(Some)
+}
+
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`.
 fn write(
     tx: &IdbTransaction,

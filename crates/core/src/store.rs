@@ -124,6 +124,18 @@ pub trait LocalStore {
         self.update(&keys, meta, f).await
     }
 
+    /// [`LocalStore::update`], done only when every meta entry in `expect` holds the given value
+    /// (an absent entry counts as `null`), checked in the same transaction; otherwise nothing
+    /// is written and the result is `None`. A writer that must not overwrite what another
+    /// wrote since it last looked (the pull's cursor against a `discardRejected`) uses it.
+    async fn update_if(
+        &self,
+        expect: &[(&str, Value)],
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Option<Vec<Option<LocalRecord>>>>;
+
     /// Up to `limit` records with status `UNSYNCED`, oldest pending change first, starting
     /// after outbox position `after` ([`crate::record::Pending::seq`]) when it is given.
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>>;
@@ -164,6 +176,16 @@ impl<S: LocalStore + ?Sized> LocalStore for std::rc::Rc<S> {
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
         (**self).update_read(read, meta, f).await
+    }
+
+    async fn update_if(
+        &self,
+        expect: &[(&str, Value)],
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Option<Vec<Option<LocalRecord>>>> {
+        (**self).update_if(expect, keys, meta, f).await
     }
 
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {

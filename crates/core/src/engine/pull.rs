@@ -21,20 +21,42 @@ use crate::record::LocalRecord;
 use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 
+/// How many times one cycle's pull starts over after its cursor was reset under it.
+const MAX_RESTARTS: usize = 3;
+
+/// What a pull found at its start, and expects to still find before each page is written.
+type Expected = [(&'static str, Value); 2];
+
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Pulls pages until the server says there is no more. Each page is written while the next
     /// one is fetched (its cursor is known as soon as the page arrives).
+    ///
+    /// Each page is written only while the cursor and the re-pull flag are still what the pull
+    /// last saw ([`LocalStore::update_if`]): a [`Engine::discard_rejected`], in this tab or
+    /// another, may reset them between two pages, and the pull then starts over from the reset
+    /// instead of writing its own cursor over it (which would skip the re-pull the discard
+    /// asked for).
     pub(super) async fn pull_all(
         &self,
         report: &mut SyncReport,
         settled: &super::Settled,
     ) -> Result<()> {
-        let cursor = self
-            .store
-            .meta(META_CURSOR)
-            .await?
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let pull_own = self.store.meta(META_PULL_OWN).await? == Some(Value::Bool(true));
+        for _ in 0..=MAX_RESTARTS {
+            if self.pull_pages(report, settled).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One pull from the saved cursor to the end: `false` when the cursor was reset under it,
+    /// before the page that found out was written.
+    async fn pull_pages(&self, report: &mut SyncReport, settled: &super::Settled) -> Result<bool> {
+        let cursor = self.store.meta(META_CURSOR).await?.unwrap_or(Value::Null);
+        let pull_own = self.store.meta(META_PULL_OWN).await?.unwrap_or(Value::Null);
+        let mut expected: Expected = [(META_CURSOR, cursor), (META_PULL_OWN, pull_own)];
+        let cursor = expected[0].1.as_str().map(str::to_owned);
+        let pull_own = expected[1].1 == Value::Bool(true);
         let mut page = self
             .transport
             .pull(&self.pull_request(cursor.clone(), !pull_own))
@@ -58,15 +80,22 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 }
             };
             let changes = std::mem::take(&mut page.changes);
-            report.pulled += changes.len();
+            let count = changes.len();
             let (stored, fetched) = join(
-                self.apply_page(changes, &page.cursor, end_pull_own, settled),
+                self.apply_page(&expected, changes, &page.cursor, end_pull_own, settled),
                 fetch,
             )
             .await;
-            stored?;
+            if !stored? {
+                return Ok(false);
+            }
+            report.pulled += count;
+            expected[0].1 = Value::String(page.cursor.clone());
+            if end_pull_own {
+                expected[1].1 = Value::Bool(false);
+            }
             let Some(fetched) = fetched? else {
-                return Ok(());
+                return Ok(true);
             };
             previous = Some(std::mem::replace(&mut page, fetched).cursor);
         }
@@ -85,15 +114,17 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     }
 
     /// Writes one page and its cursor (and, with `end_pull_own`, the end of a re-pull with own
-    /// writes) in one store update. The page's records are taken: their data becomes the stored
-    /// records' without a copy.
+    /// writes) in one store update, while the meta entries hold what `expected` says; `false`
+    /// when they do not (nothing is written). The page's records are taken: their data becomes
+    /// the stored records' without a copy.
     async fn apply_page(
         &self,
+        expected: &Expected,
         changes: Vec<ServerRecord>,
         cursor: &str,
         end_pull_own: bool,
         settled: &super::Settled,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut latest: HashMap<Key, ServerRecord> = HashMap::with_capacity(changes.len());
         let mut keys: Vec<Key> = Vec::with_capacity(changes.len());
         for record in changes {
@@ -127,7 +158,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let mut changed = Vec::with_capacity(keys.len());
         let written = self
             .store
-            .update(&keys, &meta, &mut |key, local| {
+            .update_if(expected, &keys, &meta, &mut |key, local| {
                 let server = latest.remove(key);
                 let Some(server) = server.filter(|s| !LocalRecord::keeps_local(local.as_ref(), s))
                 else {
@@ -139,6 +170,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 next
             })
             .await?;
+        let Some(written) = written else {
+            return Ok(false);
+        };
         let events: Vec<RecordEvent> = keys
             .into_iter()
             .zip(written)
@@ -151,6 +185,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             })
             .collect();
         self.emit_records(&events);
-        Ok(())
+        Ok(true)
     }
 }

@@ -2,6 +2,7 @@
 
 mod fake_server;
 mod model;
+mod races;
 
 use std::cell::RefCell;
 use std::future::Future;

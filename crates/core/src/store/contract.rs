@@ -4,6 +4,7 @@
 //! `make(name)` opens a fresh, empty store named `name` with the collections [`COLLECTIONS`];
 //! each check uses its own name so a persistent store never sees another check's rows.
 
+mod guarded;
 mod spread;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ where
     unsynced_filters_by_collection_and_status(&make("contract-unsynced").await).await;
     unknown_collections_are_refused(&make("contract-unknown").await).await;
     meta_round_trips_and_commits_with_rows(&make("contract-meta").await).await;
+    guarded::update_if_writes_only_while_meta_holds(&make("contract-update-if").await).await;
     tombstones_stay_readable(&make("contract-tombstone").await).await;
     concurrent_updates_do_not_interleave(&make("contract-concurrent").await).await;
     update_read_sees_what_changed_since(&make("contract-update-read").await).await;

@@ -85,6 +85,25 @@ impl LocalStore for MemoryStore {
         Ok(written)
     }
 
+    async fn update_if(
+        &self,
+        expect: &[(&str, Value)],
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Option<Vec<Option<LocalRecord>>>> {
+        let holds = {
+            let entries = self.meta.borrow();
+            expect
+                .iter()
+                .all(|(key, value)| entries.get(*key).unwrap_or(&Value::Null) == value)
+        };
+        if !holds {
+            return Ok(None);
+        }
+        self.update(keys, meta, f).await.map(Some)
+    }
+
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
         let position = |r: &LocalRecord| r.pending.as_ref().map_or(0, |p| p.seq);
         let mut ready: Vec<(String, LocalRecord)> = self

@@ -30,6 +30,8 @@ pub(crate) struct FakeServer {
     pub(crate) down: Cell<bool>,
     /// Runs after a push was applied, before its answer reaches the engine.
     pub(crate) on_push: RefCell<Option<Box<dyn FnMut()>>>,
+    /// Runs once, after the next pull page is made, before it reaches the engine.
+    pub(crate) on_pull: RefCell<Option<Box<dyn FnMut()>>>,
     pub(crate) pushes: Cell<usize>,
     pub(crate) pulls: Cell<usize>,
 }
@@ -71,7 +73,8 @@ impl State {
             dup.reason = Some("duplicate".to_owned());
             return dup;
         }
-        if change.id.starts_with("bad") {
+        let refused = change.data.get("reject") == Some(&serde_json::Value::Bool(true));
+        if change.id.starts_with("bad") || refused {
             result.status = ResultStatus::Rejected;
             result.reason = Some("invalid_id".to_owned());
             return result;
@@ -169,7 +172,7 @@ impl Transport for FakeServer {
             Some((_, (_, seq))) if has_more => *seq,
             _ => top,
         };
-        Ok(PullResponse {
+        let page = PullResponse {
             changes: newer
                 .iter()
                 .map(|((c, id), (s, _))| server_record(c, id, s))
@@ -177,7 +180,13 @@ impl Transport for FakeServer {
             cursor: cursor.to_string(),
             has_more,
             timestamp: "2026-01-01T00:00:00Z".into(),
-        })
+        };
+        drop(state);
+        let hook = self.on_pull.borrow_mut().take();
+        if let Some(mut hook) = hook {
+            hook();
+        }
+        Ok(page)
     }
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
