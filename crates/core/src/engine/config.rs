@@ -1,7 +1,5 @@
 //! The engine's configuration and the meta keys it keeps in the local store.
 
-use std::collections::BTreeMap;
-
 use crate::conflict::CollectionPolicy;
 
 /// Meta key of this device's id.
@@ -29,8 +27,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 /// Which collections sync, with which conflict policy, in batches of what size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Every synced collection and its policy (sent with each push).
-    pub collections: BTreeMap<String, CollectionPolicy>,
+    /// Every synced collection (once each) and its policy, sent with each push. A list, not a
+    /// map: an app has a handful, and the package is smaller without another map type.
+    collections: Vec<(String, CollectionPolicy)>,
     /// Changes per push request and records per pull page, `1..=1000` (clamped).
     pub batch_size: usize,
 }
@@ -42,18 +41,21 @@ impl Config {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self {
-            collections: collections
-                .into_iter()
-                .map(|c| (c.into(), CollectionPolicy::default()))
-                .collect(),
+        let config = Self {
+            collections: Vec::new(),
             batch_size: DEFAULT_BATCH_SIZE,
-        }
+        };
+        collections.into_iter().fold(config, |config, name| {
+            config.with_policy(&name.into(), CollectionPolicy::default())
+        })
     }
 
-    /// The same config with `policy` for `collection`.
+    /// The same config with `policy` for `collection` (added when it is new).
     pub fn with_policy(mut self, collection: &str, policy: CollectionPolicy) -> Self {
-        self.collections.insert(collection.to_owned(), policy);
+        match self.collections.iter_mut().find(|(c, _)| c == collection) {
+            Some((_, p)) => *p = policy,
+            None => self.collections.push((collection.to_owned(), policy)),
+        }
         self
     }
 
@@ -61,5 +63,18 @@ impl Config {
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
         self
+    }
+
+    /// The policy of `collection`; `None` when it does not sync.
+    pub fn policy(&self, collection: &str) -> Option<&CollectionPolicy> {
+        self.collections
+            .iter()
+            .find(|(c, _)| c == collection)
+            .map(|(_, p)| p)
+    }
+
+    /// The synced collections' names, in the order they were added.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.collections.iter().map(|(c, _)| c.as_str())
     }
 }

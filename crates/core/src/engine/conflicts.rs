@@ -1,8 +1,6 @@
 //! Changes that need a person: open manual conflicts (resolved through the server) and changes
 //! the server rejected (fixed by editing again, or discarded).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -75,8 +73,16 @@ pub(super) struct ConflictDetail {
     pub(super) created_at: String,
 }
 
-/// Open conflicts by id, kept in one meta entry.
-pub(super) type ConflictMap = BTreeMap<String, ConflictDetail>;
+/// Open conflicts' details by id, kept in one meta entry: a JSON object whose values are
+/// [`ConflictDetail`]s, each decoded when it is read ([`detail`]), so a damaged one loses only
+/// itself.
+pub(super) type ConflictMap = Map<String, Value>;
+
+/// The detail of conflict `id` in `map`.
+fn detail(map: &ConflictMap, id: &str) -> Option<ConflictDetail> {
+    map.get(id)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+}
 
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Every open manual conflict on this device.
@@ -88,12 +94,15 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .filter(|(_, r)| r.sync.status == SyncStatus::Conflict)
             .filter_map(|(collection, record)| {
                 let id = record.pending.as_ref()?.note.clone()?;
-                let detail = details.get(&id);
+                let detail = detail(&details, &id);
                 Some(OpenConflict {
                     local: data_of(&record),
-                    remote: detail.map_or(Value::Null, |d| d.remote.clone()),
-                    strategy: detail.map_or(Strategy::Manual, |d| d.strategy),
-                    created_at: detail.map(|d| d.created_at.clone()).unwrap_or_default(),
+                    strategy: detail.as_ref().map_or(Strategy::Manual, |d| d.strategy),
+                    created_at: detail
+                        .as_ref()
+                        .map(|d| d.created_at.clone())
+                        .unwrap_or_default(),
+                    remote: detail.map_or(Value::Null, |d| d.remote),
                     collection,
                     record_id: record.id,
                     id,
@@ -129,8 +138,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         self.hlc.borrow_mut().observe(&server.hlc);
         let mut details = self.conflict_map().await?;
         details.remove(id);
-        let details = serde_json::to_value(&details).map_err(|e| Error::Protocol(e.to_string()))?;
-        let meta = [(META_CONFLICTS, details), self.hlc_meta()];
+        let meta = [(META_CONFLICTS, Value::Object(details)), self.hlc_meta()];
         let now = self.clock.now_millis();
         let key = (collection.clone(), record.id.clone());
         let written = self
@@ -231,7 +239,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .store
             .meta(META_CONFLICTS)
             .await?
-            .and_then(|v| serde_json::from_value(v).ok())
+            .and_then(|v| match v {
+                Value::Object(map) => Some(map),
+                _ => None,
+            })
             .unwrap_or_default())
     }
 

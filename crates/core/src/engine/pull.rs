@@ -107,7 +107,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             device_id: self.device_id.clone(),
             cursor,
             limit: Some(u32::try_from(self.config.batch_size).unwrap_or(u32::MAX)),
-            collections: Some(self.config.collections.keys().cloned().collect()),
+            collections: Some(self.config.names().map(str::to_owned).collect()),
             last_sync_timestamp: None,
             exclude_own,
         }
@@ -129,7 +129,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let mut keys: Vec<Key> = Vec::with_capacity(changes.len());
         for record in changes {
             // A server outside the config's collections would make the whole update fail.
-            if !self.config.collections.contains_key(&record.collection) {
+            if self.config.policy(&record.collection).is_none() {
                 continue;
             }
             self.hlc.borrow_mut().observe(&record.hlc);

@@ -136,7 +136,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         }
         let policies = changes
             .keys()
-            .filter_map(|c| Some((c.clone(), self.config.collections.get(c)?.clone())))
+            .filter_map(|c| Some((c.clone(), self.config.policy(c)?.clone())))
             .collect();
         PushRequest {
             protocol_version: PROTOCOL_VERSION,
@@ -188,15 +188,16 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     strategy: Strategy::Manual,
                     created_at: timestamp.to_owned(),
                 };
+                let detail =
+                    serde_json::to_value(detail).map_err(|e| Error::Protocol(e.to_string()))?;
                 if let Some(map) = conflicts.as_mut() {
                     map.insert(conflict_id.clone(), detail);
                 }
             }
         }
         let mut meta = vec![self.hlc_meta()];
-        if let Some(map) = &conflicts {
-            let value = serde_json::to_value(map).map_err(|e| Error::Protocol(e.to_string()))?;
-            meta.push((META_CONFLICTS, value));
+        if let Some(map) = conflicts {
+            meta.push((META_CONFLICTS, Value::Object(map)));
         }
         let now = self.clock.now_millis();
         // The batch was read from the store: its records need not be read again unless they
