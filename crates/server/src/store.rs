@@ -19,6 +19,8 @@ use ferrysync_core::protocol::{
     Change, ChangeResult, ConflictEntry, ConflictStatus, DeviceStatus, Resolution, ServerRecord,
 };
 use ferrysync_core::CollectionPolicy;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{ApiError, Result};
@@ -55,11 +57,34 @@ pub struct PullQuery {
     pub exclude_own: bool,
 }
 
+/// One record version as a pull serves it: [`ServerRecord`]'s JSON form, with the data passed
+/// through as stored, never parsed and serialized again on its way out.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PulledRecord {
+    /// The collection the record belongs to.
+    pub collection: String,
+    /// Record id.
+    pub id: String,
+    /// Per-record version.
+    pub version: u64,
+    /// The record as stored (a JSON object; `null` once deleted).
+    pub data: Box<RawValue>,
+    /// True for a tombstone.
+    pub deleted: bool,
+    /// Stamp of the write that produced this version, as stored.
+    pub hlc: String,
+    /// Device that produced this version.
+    pub device_id: String,
+    /// Server time of this version, RFC 3339.
+    pub updated_at: String,
+}
+
 /// One page of a pull.
 #[derive(Debug, Clone)]
 pub struct PullPage {
     /// Latest version of each record, in sequence order.
-    pub records: Vec<ServerRecord>,
+    pub records: Vec<PulledRecord>,
     /// Sequence number to continue after.
     pub cursor: i64,
     /// True when more records follow.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::change::Change;
+use super::change::{Change, ServerRecord};
 use super::pull::{PullRequest, PullResponse};
 use super::push::{PushRequest, PushResponse};
 use crate::conflict::CollectionPolicy;
@@ -18,12 +18,12 @@ pub struct FullRequest<C = Change, P = CollectionPolicy> {
     pub pull: PullRequest,
 }
 
-/// The results of both halves.
+/// The results of both halves (`R`: how the pull's records are held, see [`PullResponse`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FullResponse {
+pub struct FullResponse<R = ServerRecord> {
     /// The push's per-change results.
     pub push: PushResponse,
     /// The pull's page.
-    pub pull: PullResponse,
+    pub pull: PullResponse<R>,
 }

@@ -37,12 +37,13 @@ pub struct PullRequest {
     pub exclude_own: bool,
 }
 
-/// One page of changes, oldest first.
+/// One page of changes, oldest first. `R` is how a record is held: a server may serve its
+/// records in another type with the same JSON form (stored data passed through unparsed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PullResponse {
+pub struct PullResponse<R = ServerRecord> {
     /// The latest version of each record changed after the request's cursor, in change order.
-    pub changes: Vec<ServerRecord>,
+    pub changes: Vec<R>,
     /// Cursor to send with the next pull.
     pub cursor: String,
     /// True when more changes follow this page.

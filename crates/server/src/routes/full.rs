@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use ferrysync_core::protocol::{FullRequest, FullResponse};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{pull, push};
@@ -11,6 +12,7 @@ use crate::auth::User;
 use crate::error::Result;
 use crate::json::Body;
 use crate::state::AppState;
+use crate::store::PulledRecord;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/sync/full", post(full))
@@ -19,8 +21,8 @@ pub(super) fn router() -> Router<AppState> {
 async fn full(
     State(state): State<AppState>,
     user: User,
-    Body(req): Body<FullRequest<Value, Value>>,
-) -> Result<Json<FullResponse>> {
+    Body(req): Body<FullRequest<Box<RawValue>, Value>>,
+) -> Result<Json<FullResponse<PulledRecord>>> {
     let push = push::run(&state, &user, req.push).await?;
     let pull = pull::run(&state, &user, req.pull).await?;
     Ok(Json(FullResponse { push, pull }))

@@ -5,6 +5,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use ferrysync_core::protocol::{PullRequest, PullResponse, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT};
 
+use crate::store::PulledRecord;
+
 use super::{check_device_id, check_version};
 use crate::auth::User;
 use crate::error::{ApiError, Result};
@@ -21,7 +23,7 @@ async fn pull(
     State(state): State<AppState>,
     user: User,
     Body(req): Body<PullRequest>,
-) -> Result<Json<PullResponse>> {
+) -> Result<Json<PullResponse<PulledRecord>>> {
     run(&state, &user, req).await.map(Json)
 }
 
@@ -29,7 +31,11 @@ async fn pull(
 ///
 /// The cursor is the change sequence number of the last record served, as decimal text;
 /// clients must treat it as opaque.
-pub(super) async fn run(state: &AppState, user: &User, req: PullRequest) -> Result<PullResponse> {
+pub(super) async fn run(
+    state: &AppState,
+    user: &User,
+    req: PullRequest,
+) -> Result<PullResponse<PulledRecord>> {
     check_version(req.protocol_version)?;
     check_device_id(&req.device_id)?;
     let after = match req.cursor.as_deref() {

@@ -8,7 +8,7 @@ use ferrysync_core::protocol::{
     MAX_RECORD_BYTES,
 };
 use ferrysync_core::CollectionPolicy;
-use serde::Deserialize as _;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{check_device_id, check_version};
@@ -19,8 +19,9 @@ use crate::state::AppState;
 use crate::store::PushItem;
 use crate::time::now_rfc3339;
 
-/// A push as read off the wire: items stay JSON until each is checked on its own.
-pub(super) type RawPush = PushRequest<Value, Value>;
+/// A push as read off the wire: each item stays JSON text until it is checked on its own (and
+/// then parsed once, straight into a [`Change`]).
+pub(super) type RawPush = PushRequest<Box<RawValue>, Value>;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/sync/push", post(push))
@@ -90,7 +91,8 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
 type Rejection = (&'static str, String);
 
 /// The rejected result for `raw`, echoing its id and changeId when it has them.
-fn rejected(collection: &str, raw: &Value, (reason, message): Rejection) -> ChangeResult {
+fn rejected(collection: &str, raw: &RawValue, (reason, message): Rejection) -> ChangeResult {
+    let raw: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
     let text = |key: &str| {
         raw.get(key)
             .and_then(Value::as_str)
@@ -112,7 +114,7 @@ fn rejected(collection: &str, raw: &Value, (reason, message): Rejection) -> Chan
 /// One raw item as a [`Change`], or why it is rejected.
 fn check(
     collection: &str,
-    raw: &Value,
+    raw: &RawValue,
     policy: &Result<CollectionPolicy, String>,
 ) -> Result<Change, Rejection> {
     if let Err(err) = policy {
@@ -127,11 +129,16 @@ fn check(
             "collection name must be 1 to 256 bytes".to_owned(),
         ));
     }
-    let id_len = raw.get("id").and_then(Value::as_str).map(str::len);
-    if matches!(id_len, Some(0)) || id_len.is_some_and(|len| len > MAX_ID_LEN) {
-        return Err(("invalid_id", format!("id must be 1 to {MAX_ID_LEN} bytes")));
-    }
-    let change = Change::deserialize(raw).map_err(|err| ("invalid_change", err.to_string()))?;
+    let change = match serde_json::from_str::<Change>(raw.get()) {
+        Ok(change) => change,
+        Err(err) => {
+            // A string id of the wrong length is told apart from the item's other faults.
+            let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            check_id(value.get("id").and_then(Value::as_str))?;
+            return Err(("invalid_change", err.to_string()));
+        }
+    };
+    check_id(Some(&change.id))?;
     if change.change_id.is_empty() || change.change_id.len() > MAX_ID_LEN {
         return Err((
             "invalid_change",
@@ -158,4 +165,14 @@ fn check(
         ));
     }
     Ok(change)
+}
+
+/// An id (when it is a string) of 1 to [`MAX_ID_LEN`] bytes.
+fn check_id(id: Option<&str>) -> Result<(), Rejection> {
+    match id.map(str::len) {
+        Some(len) if len == 0 || len > MAX_ID_LEN => {
+            Err(("invalid_id", format!("id must be 1 to {MAX_ID_LEN} bytes")))
+        }
+        _ => Ok(()),
+    }
 }

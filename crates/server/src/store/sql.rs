@@ -85,7 +85,7 @@ macro_rules! impl_change_store {
                 RESOLVER_DEVICE,
             };
             use crate::store::sql_push::{placeholders, MAX_BINDS};
-            use crate::store::{ChangeStore, PullPage, PullQuery, PushItem};
+            use crate::store::{ChangeStore, PullPage, PullQuery, PulledRecord, PushItem};
             use crate::time::{rfc3339, unix_millis};
 
             type Row = <$db as sqlx::Database>::Row;
@@ -102,6 +102,22 @@ macro_rules! impl_change_store {
                     fields: from_column(&row.try_get::<String, _>("fields")?, false)?,
                 };
                 Ok((row.try_get("collection")?, row.try_get("id")?, state, row.try_get("updated_at")?))
+            }
+
+            /// A row of `RECORD_COLUMNS` as a pull serves it: the data column passed through.
+            fn pulled_from_row(row: &Row) -> Result<PulledRecord> {
+                let data = serde_json::value::RawValue::from_string(row.try_get("data")?)
+                    .map_err(|err| ApiError::Internal(format!("corrupt data column: {err}")))?;
+                Ok(PulledRecord {
+                    collection: row.try_get("collection")?,
+                    id: row.try_get("id")?,
+                    version: row.try_get::<i64, _>("version")? as u64,
+                    data,
+                    deleted: row.try_get("deleted")?,
+                    hlc: row.try_get("hlc")?,
+                    device_id: row.try_get("device_id")?,
+                    updated_at: rfc3339(row.try_get("updated_at")?),
+                })
             }
 
             fn conflict_from_row(row: &Row) -> Result<ConflictEntry> {

@@ -118,9 +118,8 @@ macro_rules! impl_trait {
                 let mut cursor = query.after;
                 let mut records = Vec::with_capacity(page.len());
                 for (row, seq) in page {
-                    let (collection, id, state, updated_at) = record_from_row(row)?;
                     cursor = seq;
-                    records.push(server_record(&collection, &id, &state, updated_at));
+                    records.push(pulled_from_row(row)?);
                 }
                 if !has_more {
                     cursor = cursor.max(top.unwrap_or(cursor));
