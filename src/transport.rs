@@ -10,8 +10,7 @@
 use std::cell::RefCell;
 
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
-    ResolveResponse,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
 use js_sys::{Function, Promise};
@@ -142,7 +141,7 @@ impl Transport for HttpTransport {
         self.post("/api/sync/pull", request).await
     }
 
-    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         self.post("/api/sync/resolve-conflict", request).await
     }
 }

@@ -74,7 +74,7 @@
 //!     async fn pull(&self, _: &PullRequest) -> Result<PullResponse> {
 //!         Ok(PullResponse { changes: vec![], cursor: "1".into(), has_more: false, timestamp: String::new() })
 //!     }
-//!     async fn resolve_conflict(&self, _: &ResolveRequest) -> Result<ResolveResponse> {
+//!     async fn resolve_conflict(&self, _: &ResolveRequest) -> Result<ResolvedRecord> {
 //!         unreachable!("no manual conflicts here")
 //!     }
 //! }

@@ -18,6 +18,7 @@ pub use auth::{AuthResponse, Credentials, MIN_PASSWORD_LEN};
 pub use change::{Change, ServerRecord, MAX_ID_LEN, MAX_RECORD_BYTES};
 pub use conflicts::{
     ConflictEntry, ConflictList, ConflictStatus, Resolution, ResolveRequest, ResolveResponse,
+    ResolvedRecord,
 };
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use full::{FullRequest, FullResponse};

@@ -5,8 +5,7 @@
 //! a transport future is pending: it reads, releases, sends, then writes the answer back.
 
 use crate::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
-    ResolveResponse,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
 };
 
 /// Why a request to the server failed.
@@ -115,7 +114,7 @@ pub trait Transport {
     async fn pull(&self, request: &PullRequest) -> Result<PullResponse>;
 
     /// `POST /api/sync/resolve-conflict`.
-    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse>;
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord>;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -127,7 +126,7 @@ impl<T: Transport + ?Sized> Transport for &T {
         (**self).pull(request).await
     }
 
-    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         (**self).resolve_conflict(request).await
     }
 }

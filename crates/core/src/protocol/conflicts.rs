@@ -94,13 +94,18 @@ pub struct ResolveRequest {
     pub data: Option<Value>,
 }
 
-/// `POST /api/sync/resolve-conflict` response.
+/// `POST /api/sync/resolve-conflict` response. `E` is how the closed conflict is held: a device
+/// needs only the record and skips it ([`ResolvedRecord`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ResolveResponse {
+pub struct ResolveResponse<E = ConflictEntry> {
     /// The closed conflict.
-    pub conflict: ConflictEntry,
+    pub conflict: E,
     /// The record as the server now holds it; for `client` and `merged` a new version that
     /// every device receives on its next pull.
     pub record: ServerRecord,
 }
+
+/// A resolve-conflict answer as a device reads it: the record, with the conflict entry skipped
+/// (the package need not decode conflict entries, nor the change inside one).
+pub type ResolvedRecord = ResolveResponse<serde::de::IgnoredAny>;

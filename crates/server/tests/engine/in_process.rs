@@ -12,8 +12,7 @@ use axum::Router;
 use ferrysync_core::clock::ManualClock;
 use ferrysync_core::engine::{Config, Engine};
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
-    ResolveResponse,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
 use ferrysync_core::MemoryStore;
@@ -179,7 +178,7 @@ impl Transport for InProcess {
         self.call("/api/sync/pull", request).await
     }
 
-    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         self.call("/api/sync/resolve-conflict", request).await
     }
 }

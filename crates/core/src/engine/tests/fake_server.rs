@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use crate::conflict::{decide, CollectionPolicy, Decision, RecordState};
 use crate::protocol::*;
 use crate::transport::{Result, Transport, TransportError};
-use crate::Winner;
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -189,7 +188,7 @@ impl Transport for FakeServer {
         Ok(page)
     }
 
-    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolveResponse> {
+    async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         let mut state = self.state.borrow_mut();
         let Some((key, change, _)) = state.conflicts.remove(&request.conflict_id) else {
             return Err(TransportError::from_status(404, None, None));
@@ -219,20 +218,9 @@ impl Transport for FakeServer {
             }
         };
         let record = server_record(&key.0, &key.1, &record);
-        let conflict = ConflictEntry {
-            id: request.conflict_id.clone(),
-            collection: key.0.clone(),
-            record_id: key.1.clone(),
-            strategy: crate::Strategy::Manual,
-            winner: Winner::Server,
-            status: ConflictStatus::Resolved,
-            server_version: record.version,
-            server_data: record.data.clone(),
-            client_change: change,
-            resolution: Some(request.resolution),
-            created_at: String::new(),
-            resolved_at: None,
-        };
-        Ok(ResolveResponse { conflict, record })
+        Ok(ResolvedRecord {
+            conflict: serde::de::IgnoredAny,
+            record,
+        })
     }
 }
