@@ -1,5 +1,6 @@
 // `npm run bench`: serves the repo on loopback, opens www/bench/ in headless Chromium
 // (/usr/bin/chromium through playwright-core; nothing is downloaded) and prints the page's table.
+// `node www/bench/run.mjs rows.html` opens another page of www/bench/ the same way.
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
@@ -26,7 +27,8 @@ try {
   page.on("console", (m) => console.log(m.text()));
   page.on("pageerror", (e) => console.error(e));
   const rounds = process.env.BENCH_ROUNDS || 3;
-  await page.goto(`http://127.0.0.1:${server.address().port}/www/bench/index.html?rounds=${rounds}`);
+  const file = process.argv[2] || "index.html";
+  await page.goto(`http://127.0.0.1:${server.address().port}/www/bench/${file}?rounds=${rounds}`);
   const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
   if (result.error) code = 1;
 } finally {
