@@ -161,18 +161,37 @@ impl LocalStore for IndexedDb {
     async fn update_if(
         &self,
         expect: &[(&str, Value)],
+        assume_absent: bool,
         keys: &[Key],
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Option<Vec<Option<LocalRecord>>>> {
-        let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
-        match batch::update_if(&tx, expect, keys, meta, f).await {
-            Ok(Some(written)) => idb::commit_or_abort(&tx, Ok(written)).await.map(Some),
-            Ok(None) => {
-                let _ = tx.abort();
-                Ok(None)
-            }
-            Err(e) => idb::abort(&tx, e),
+        let mut assume = assume_absent;
+        loop {
+            let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
+            // Writes issued before their check must never commit unchecked: a caller that
+            // drops this future half-way aborts the transaction.
+            let guard = idb::AbortOnDrop::new(&tx);
+            let outcome = batch::update_if(&tx, expect, assume, keys, meta, f).await;
+            let result = match outcome {
+                Ok(batch::Guarded::Written(written)) => {
+                    idb::commit_or_abort(&tx, Ok(written)).await.map(Some)
+                }
+                Ok(batch::Guarded::Stale) => {
+                    let _ = tx.abort();
+                    Ok(None)
+                }
+                Ok(batch::Guarded::Redo) => {
+                    let _ = tx.abort();
+                    guard.disarm();
+                    self.redone.set(self.redone.get().saturating_add(1));
+                    assume = false;
+                    continue;
+                }
+                Err(e) => idb::abort(&tx, e),
+            };
+            guard.disarm();
+            return result;
         }
     }
 

@@ -26,7 +26,9 @@ use super::row::{self, entry_key, Entry, RowSync, StoredRow, SYNC};
 use super::schema::{META, OUTBOX};
 use super::{idb, js_store_error};
 
+mod guarded;
 mod known;
+pub use guarded::{update_if, Guarded};
 pub use known::{update_assumed, update_read};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
@@ -57,7 +59,17 @@ fn read<T: DeserializeOwned>(
         }
         (names, keys)
     };
-    let promise = get_many(tx, &names, &keys, probe);
+    read_arrays(tx, &names, &keys, probe)
+}
+
+/// [`read`] of `names[i]`/`keys[i]` pairs already in arrays.
+fn read_arrays<T: DeserializeOwned>(
+    tx: &IdbTransaction,
+    names: &Array,
+    keys: &Array,
+    probe: bool,
+) -> impl std::future::Future<Output = Result<Vec<Option<T>>>> {
+    let promise = get_many(tx, names, keys, probe);
     async move {
         let values: Array = JsFuture::from(promise)
             .await
@@ -101,32 +113,32 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 }
 
 /// The records (row and outbox entry joined) at `keys`, read inside `tx`, with whether each
-/// had a row and an entry.
-async fn read_records(
+/// had a row and an entry. The reads are issued now; the future joins their answers.
+fn read_records<'a>(
     tx: &IdbTransaction,
-    keys: &[Key],
-) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
+    keys: &'a [Key],
+) -> impl std::future::Future<Output = Result<Vec<(Option<LocalRecord>, bool, bool)>>> + 'a {
     let outbox = JsValue::from_str(OUTBOX);
-    let rows = read::<StoredRow>(
-        tx,
+    let (names, ids, outboxes, entry_keys) =
+        (Array::new(), Array::new(), Array::new(), Array::new());
+    for (c, id) in keys {
+        names.push(&JsValue::from_str(c));
+        ids.push(&JsValue::from_str(id));
+        outboxes.push(&outbox);
+        entry_keys.push(&JsValue::from_str(&entry_key(c, id)));
+    }
+    let rows = read_arrays::<StoredRow>(tx, &names, &ids, true);
+    let entries = read_arrays::<Entry>(tx, &outboxes, &entry_keys, true);
+    async move {
+        let (rows, entries) = (rows.await?, entries.await?);
         keys.iter()
-            .map(|(c, id)| (JsValue::from_str(c), JsValue::from_str(id))),
-        true,
-    );
-    let entries = read::<Entry>(
-        tx,
-        keys.iter()
-            .map(|(c, id)| (outbox.clone(), JsValue::from_str(&entry_key(c, id)))),
-        true,
-    );
-    let (rows, entries) = (rows.await?, entries.await?);
-    keys.iter()
-        .zip(rows.into_iter().zip(entries))
-        .map(|((_, id), (row, entry))| {
-            let (had_row, had_entry) = (row.is_some(), entry.is_some());
-            Ok((row::join(id, row, entry), had_row, had_entry))
-        })
-        .collect()
+            .zip(rows.into_iter().zip(entries))
+            .map(|((_, id), (row, entry))| {
+                let (had_row, had_entry) = (row.is_some(), entry.is_some());
+                Ok((row::join(id, row, entry), had_row, had_entry))
+            })
+            .collect()
+    }
 }
 
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
@@ -138,31 +150,6 @@ pub async fn update(
 ) -> Result<Vec<Option<LocalRecord>>> {
     let read = read_records(tx, keys).await?;
     write(tx, keys, read, meta, f)
-}
-
-/// The body of [`LocalStore::update_if`](ferrysync_core::store::LocalStore::update_if) inside
-/// `tx`: the `expect` entries are read with the records, and `None` (nothing written) when one
-/// does not hold; the caller aborts `tx` then.
-pub async fn update_if(
-    tx: &IdbTransaction,
-    expect: &[(&str, Value)],
-    keys: &[Key],
-    meta: &[(&str, Value)],
-    f: &mut UpdateFn<'_>,
-) -> Result<Option<Vec<Option<LocalRecord>>>> {
-    let meta_store = idb::store(tx, META)?;
-    let current: Vec<_> = expect
-        .iter()
-        .map(|(key, _)| idb::get(meta_store.get(&(*key).into())))
-        .collect();
-    let read = read_records(tx, keys).await?;
-    for (value, (_, expected)) in current.into_iter().zip(expect) {
-        let value = value.await?.map(row::from_js::<Value>).transpose()?;
-        if value.as_ref().unwrap_or(&Value::Null) != expected {
-            return Ok(None);
-        }
-    }
-    write(tx, keys, read, meta, f).map(Some)
 }
 
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`.

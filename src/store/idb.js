@@ -142,6 +142,51 @@ export function getMany(tx, names, keys, probe) {
   });
 }
 
+// Stores whose `absent` checks look keys up one by one (see there).
+const wideStores = new Set();
+
+/**
+ * Resolves `true` when none of `keys[i]` is in store `names[i]` and `false` otherwise. Every
+ * request is issued before this returns, so writes issued after it in the same transaction do
+ * not change the answer. Per store, every key in the span between the smallest and the largest
+ * wanted key is listed with one `getAllKeys`; once such a listing held more than `32n + 16` keys
+ * for n wanted (random ids: the span is the whole store, and listing it grows with the store),
+ * that store's keys are looked up one by one instead, which costs more per page but not more as
+ * the store grows.
+ */
+export function absent(tx, names, keys) {
+  return new Promise((ok, fail) => {
+    const groups = new Map();
+    for (let i = 0; i < keys.length; i++) {
+      let group = groups.get(names[i]);
+      if (!group) groups.set(names[i], group = []);
+      group.push(keys[i]);
+    }
+    let left = 0, none = true;
+    const answer = (isAbsent) => { none &&= isAbsent; if (--left === 0) ok(none); };
+    const ask = (request, isAbsent) => {
+      left++;
+      request.onsuccess = () => answer(isAbsent(request.result));
+      request.onerror = () => fail(request.error);
+    };
+    for (const [name, wanted] of groups) {
+      const store = tx.objectStore(name);
+      if (wideStores.has(name)) {
+        for (const key of wanted) ask(store.getKey(key), (found) => found === undefined);
+        continue;
+      }
+      let lo = wanted[0], hi = lo;
+      for (const k of wanted) { if (k < lo) lo = k; if (k > hi) hi = k; }
+      ask(store.getAllKeys(IDBKeyRange.bound(lo, hi)), (present) => {
+        if (present.length > 32 * wanted.length + 16) wideStores.add(name);
+        const want = new Set(wanted);
+        return !present.some((key) => want.has(key));
+      });
+    }
+    if (left === 0) ok(true);
+  });
+}
+
 // Per store name, how many more reads of existing keys skip the span check, and the skip the
 // next wide span sets: it doubles with each wide span in a row (up to 64), a narrow one resets
 // it. A store whose batches are spread over its keys pays for the check only now and then.

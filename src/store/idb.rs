@@ -142,6 +142,31 @@ pub async fn commit_or_abort<T>(tx: &IdbTransaction, body: Result<T>) -> Result<
     }
 }
 
+/// Aborts a transaction when dropped before [`AbortOnDrop::disarm`]: for a transaction whose
+/// writes are issued before the check that they may be made.
+pub struct AbortOnDrop<'a>(Option<&'a IdbTransaction>);
+
+impl<'a> AbortOnDrop<'a> {
+    /// Guards `tx`.
+    pub fn new(tx: &'a IdbTransaction) -> Self {
+        Self(Some(tx))
+    }
+
+    /// The transaction was committed or aborted on purpose: nothing to do on drop.
+    pub fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0 {
+            // Throws when the transaction already finished; then there is nothing to undo.
+            let _ = tx.abort();
+        }
+    }
+}
+
 /// Aborts `tx` after a failed step and passes the step's error on.
 pub fn abort<T>(tx: &IdbTransaction, error: StoreError) -> Result<T> {
     // The abort's own outcome does not matter: the transaction is dead either way (a failed

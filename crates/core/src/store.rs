@@ -128,9 +128,17 @@ pub trait LocalStore {
     /// (an absent entry counts as `null`), checked in the same transaction; otherwise nothing
     /// is written and the result is `None`. A writer that must not overwrite what another
     /// wrote since it last looked (the pull's cursor against a `discardRejected`) uses it.
+    ///
+    /// With `assume_absent` (the caller expects none of `keys` to exist: a first pull), a store
+    /// may go ahead as if none did, calling `f(key, None)` and issuing the writes before its
+    /// reads are answered (the reads, issued first, see the rows as they were). When a key did
+    /// exist after all, it undoes that and redoes the update with the rows read, so `f` may be
+    /// called twice for a key, and only what the last call returns is written: `f` must not
+    /// count or collect anything itself.
     async fn update_if(
         &self,
         expect: &[(&str, Value)],
+        assume_absent: bool,
         keys: &[Key],
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
@@ -181,11 +189,14 @@ impl<S: LocalStore + ?Sized> LocalStore for std::rc::Rc<S> {
     async fn update_if(
         &self,
         expect: &[(&str, Value)],
+        assume_absent: bool,
         keys: &[Key],
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Option<Vec<Option<LocalRecord>>>> {
-        (**self).update_if(expect, keys, meta, f).await
+        (**self)
+            .update_if(expect, assume_absent, keys, meta, f)
+            .await
     }
 
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {

@@ -85,9 +85,11 @@ impl LocalStore for MemoryStore {
         Ok(written)
     }
 
+    /// Never assumes: reading is as cheap as guessing here.
     async fn update_if(
         &self,
         expect: &[(&str, Value)],
+        _assume_absent: bool,
         keys: &[Key],
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,

@@ -24,6 +24,7 @@ pub(super) async fn update_if_writes_only_while_meta_holds<S: LocalStore>(store:
     let written = store
         .update_if(
             &expect_absent,
+            false,
             &[key("items", "a")],
             &[("cursor", json!("c1"))],
             &mut write(1),
@@ -41,6 +42,7 @@ pub(super) async fn update_if_writes_only_while_meta_holds<S: LocalStore>(store:
     let stale = store
         .update_if(
             &[("cursor", Value::Null)],
+            false,
             &[key("items", "a"), key("items", "b")],
             &[("cursor", json!("c2")), ("pullOwn", json!(false))],
             &mut |k, old| {
@@ -65,12 +67,18 @@ pub(super) async fn update_if_writes_only_while_meta_holds<S: LocalStore>(store:
         .expect("meta-only update");
     let mixed = [("cursor", Value::Null), ("pullOwn", json!(true))];
     let stale = store
-        .update_if(&mixed, &[key("items", "a")], &[], &mut write(3))
+        .update_if(&mixed, false, &[key("items", "a")], &[], &mut write(3))
         .await
         .expect("update_if");
     assert!(stale.is_none());
     let fresh = store
-        .update_if(&expect_absent, &[key("items", "a")], &[], &mut write(4))
+        .update_if(
+            &expect_absent,
+            false,
+            &[key("items", "a")],
+            &[],
+            &mut write(4),
+        )
         .await
         .expect("update_if");
     assert!(fresh.is_some());
@@ -78,4 +86,56 @@ pub(super) async fn update_if_writes_only_while_meta_holds<S: LocalStore>(store:
         x(store.get("items", "a").await.expect("get")),
         Some(json!(4))
     );
+
+    // Assuming the keys absent: right when they are, and redone with the rows when one is not.
+    let keys = [key("other", "n1"), key("other", "n2")];
+    let mut seen = Vec::new();
+    let fresh = store
+        .update_if(&expect_absent, true, &keys, &[], &mut |k, old| {
+            seen.push((k.1.clone(), old.is_some()));
+            write(5)(k, old)
+        })
+        .await
+        .expect("update_if")
+        .expect("the entries hold");
+    assert!(fresh.iter().all(Option::is_some));
+    assert_eq!(seen.last(), Some(&("n2".to_owned(), false)));
+    let mut seen = Vec::new();
+    let keys = [key("other", "n3"), key("other", "n1")];
+    let written = store
+        .update_if(&expect_absent, true, &keys, &[], &mut |k, old| {
+            seen.push((k.1.clone(), old.as_ref().map(|r| r.data["x"].clone())));
+            write(6)(k, old)
+        })
+        .await
+        .expect("update_if")
+        .expect("the entries hold");
+    // Whatever was tried first, the last call for n1 saw its row, and that is what was written.
+    let last_n1 = seen.iter().rev().find(|(id, _)| id == "n1").cloned();
+    assert_eq!(last_n1, Some(("n1".to_owned(), Some(json!(5)))));
+    let n1 = written[1].clone().expect("n1 written");
+    assert_eq!(n1.data["x"], json!(6));
+    assert_eq!(
+        n1.pending.map(|p| p.base_version),
+        Some(None),
+        "still one pending change"
+    );
+    assert_eq!(
+        x(store.get("other", "n3").await.expect("get")),
+        Some(json!(6))
+    );
+    // Assuming, and the entries do not hold: nothing is written at all.
+    let stale = store
+        .update_if(
+            &mixed,
+            true,
+            &[key("other", "n4")],
+            &[("cursor", json!("c9"))],
+            &mut write(7),
+        )
+        .await
+        .expect("update_if");
+    assert!(stale.is_none());
+    assert_eq!(store.get("other", "n4").await.expect("get"), None);
+    assert_eq!(store.meta("cursor").await.expect("meta"), Some(Value::Null));
 }
