@@ -145,13 +145,24 @@ impl LocalStore for IndexedDb {
         // while the check that they are unchanged runs first in the same transaction. When one
         // changed, that transaction is aborted and the update redone, reading what changed.
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
-        match batch::update_assumed(&tx, read, meta, f).await {
-            Ok(Some(written)) => return idb::commit_or_abort(&tx, Ok(written)).await,
+        // Writes issued before their check must never commit unchecked.
+        let guard = idb::AbortOnDrop::new(&tx);
+        let assumed = batch::update_assumed(&tx, read, meta, f).await;
+        match assumed {
+            Ok(Some(written)) => {
+                let written = idb::commit_or_abort(&tx, Ok(written)).await;
+                guard.disarm();
+                return written;
+            }
             Ok(None) => {
                 let _ = tx.abort();
+                guard.disarm();
                 self.redone.set(self.redone.get().saturating_add(1));
             }
-            Err(e) => return idb::abort(&tx, e),
+            Err(e) => {
+                guard.disarm();
+                return idb::abort(&tx, e);
+            }
         }
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         let written = batch::update_read(&tx, read, meta, f).await;
