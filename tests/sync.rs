@@ -246,3 +246,30 @@ async fn a_field_policy_keeps_the_higher_score_on_every_device() {
 "#)
     .await;
 }
+
+/// A first pull assumes the device holds none of its records (it writes each page without
+/// waiting for its reads); here one of them is on the device with an open manual conflict, in a
+/// pull of several pages: that page takes the slower path, and the conflict is kept.
+#[wasm_bindgen_test]
+async fn a_first_pull_keeps_a_record_the_device_holds_with_a_pending_change() {
+    js(r#"
+  const token = await user();
+  const todos = { todos: { conflict: "manual" } };
+  const a = await open(todos, { token, batchSize: 3 });
+  const b = await open(todos, { token, batchSize: 3 });
+  await b.put("todos", { id: "t4", v: "b" });
+  for (let i = 0; i < 10; i++) await a.put("todos", { id: "t" + i, v: i });
+  await a.sync();
+  // b's push of t4 meets a's: an open manual conflict. Its first pull then brings t4 among
+  // ten records in pages of three, and must leave b's t4 as it is.
+  const report = await b.sync();
+  eq(report.conflicts, 1, "b's t4 met a's");
+  eq(await b.count("todos"), 10, "b has all ten");
+  for (let i = 0; i < 10; i++) if (i !== 4) eq((await b.get("todos", "t" + i)).v, i, "t" + i);
+  const t4 = await b.get("todos", "t4");
+  eq([t4.v, t4._sync.status], ["b", "CONFLICT"], "b's own t4 kept");
+  eq([b.status().pending, b.status().conflicts], [0, 1], "the conflict is open");
+  eq((await b.sync()).pulled, 0, "the next pull has nothing new");
+  await cleanup(a, b);"#)
+    .await;
+}
