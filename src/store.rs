@@ -34,7 +34,7 @@ pub struct IndexedDb {
     name: String,
     db: RefCell<Option<IdbDatabase>>,
     schema: Schema,
-    /// How many `update_read`s found a record changed and were redone with reads.
+    /// How many optimistic updates were redone with reads (see `redone_updates`).
     redone: std::cell::Cell<u32>,
 }
 
@@ -261,9 +261,10 @@ impl IndexedDb {
         self.transaction(&stores, true)
     }
 
-    /// How many `update_read`s so far (on this connection) found a record changed since it was
-    /// read, so that their optimistic write was aborted and redone with reads: a diagnostic,
-    /// which tests use to check that unchanged batches take one transaction.
+    /// How many optimistic updates so far (on this connection) were aborted and redone with
+    /// reads: an `update_read` that found a record changed since it was read, or an `update_if`
+    /// assuming absent records that found one. A diagnostic, which tests use to check that
+    /// unchanged batches take one transaction.
     pub fn redone_updates(&self) -> u32 {
         self.redone.get()
     }
