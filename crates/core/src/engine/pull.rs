@@ -78,8 +78,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let cursor = expected[0].1.as_str().map(str::to_owned);
         let pull_own = expected[1].1 == Value::Bool(true);
         // A first pull finds none of its records on the device (the store may write them
-        // without waiting to see that); once a page finds some, the pull stops assuming.
-        let mut assume_absent = cursor.is_none();
+        // without waiting to see that); once a page finds some, the pull stops assuming. A
+        // re-pull after `discardRejected` starts from no cursor too, over records the device has.
+        let mut assume_absent = cursor.is_none() && !pull_own;
         let mut page = self
             .transport
             .pull(&self.pull_request(cursor.clone(), !pull_own))
