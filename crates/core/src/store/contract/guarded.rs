@@ -116,9 +116,9 @@ pub(super) async fn update_if_writes_only_while_meta_holds<S: LocalStore>(store:
     let n1 = written[1].clone().expect("n1 written");
     assert_eq!(n1.data["x"], json!(6));
     assert_eq!(
-        n1.pending.map(|p| p.base_version),
-        Some(None),
-        "still one pending change"
+        store.get("other", "n1").await.expect("get"),
+        Some(n1),
+        "stored as the last call returned"
     );
     assert_eq!(
         x(store.get("other", "n3").await.expect("get")),
