@@ -50,6 +50,7 @@ backend_tests! {
     sync::paging_through_2500_records,
     sync::full_sync_pushes_then_pulls,
     sync::device_status_tracks_pushes_and_pulls,
+    sync::device_status_counts_only_the_collections_the_device_pulls,
     sync::first_pull_by_timestamp_and_collection_filter,
     conflicts::server_wins,
     conflicts::client_wins,

@@ -34,7 +34,8 @@ pub struct DeviceStatus {
     /// The cursor the device's last pull returned (what it has acknowledged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_cursor: Option<String>,
-    /// Records written by other devices after `lastCursor`: what the next pull brings.
+    /// Records written by other devices after `lastCursor`, in the collections the device's last
+    /// pull asked for: what its next pull brings.
     pub pending: u64,
     /// The user's open conflicts.
     pub open_conflicts: u64,

@@ -193,27 +193,33 @@ macro_rules! impl_change_store {
                 Ok(row.try_get("updated_at")?)
             }
 
+            /// Records a push (`pull` is `None`) or a pull: its cursor and its collections filter
+            /// (JSON array text, `None` for every collection), which the device's status counts by.
             async fn touch_device(
                 executor: &mut <$db as sqlx::Database>::Connection,
                 user: &str,
                 device: &str,
                 now: i64,
-                cursor: Option<i64>,
+                pull: Option<(i64, Option<String>)>,
             ) -> Result<()> {
-                let (push, pull) = if cursor.is_some() { (None, Some(now)) } else { (Some(now), None) };
+                let (push, pull_at) = if pull.is_some() { (None, Some(now)) } else { (Some(now), None) };
+                let (cursor, collections) = pull.map_or((None, None), |(c, f)| (Some(c), f));
                 sqlx::query(
-                    "INSERT INTO devices (user_id, device_id, first_seen, last_push, last_pull, last_cursor) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, device_id) DO UPDATE SET \
+                    "INSERT INTO devices (user_id, device_id, first_seen, last_push, last_pull, last_cursor, last_collections) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, device_id) DO UPDATE SET \
                      last_push = COALESCE(excluded.last_push, devices.last_push), \
                      last_pull = COALESCE(excluded.last_pull, devices.last_pull), \
-                     last_cursor = COALESCE(excluded.last_cursor, devices.last_cursor)",
+                     last_cursor = COALESCE(excluded.last_cursor, devices.last_cursor), \
+                     last_collections = CASE WHEN excluded.last_pull IS NULL THEN devices.last_collections \
+                     ELSE excluded.last_collections END",
                 )
                 .bind(user)
                 .bind(device)
                 .bind(now)
                 .bind(push)
-                .bind(pull)
+                .bind(pull_at)
                 .bind(cursor)
+                .bind(collections)
                 .execute(executor)
                 .await?;
                 Ok(())

@@ -126,7 +126,11 @@ macro_rules! impl_trait {
                 }
                 let _guard = self.write_guard().await;
                 let mut conn = self.pool.acquire().await?;
-                touch_device(&mut conn, user, device, unix_millis(), Some(cursor)).await?;
+                let filter = query
+                    .collections
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".to_owned()));
+                touch_device(&mut conn, user, device, unix_millis(), Some((cursor, filter))).await?;
                 Ok(PullPage { records, cursor, has_more })
             }
 
@@ -223,7 +227,7 @@ macro_rules! impl_trait {
 
             async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>> {
                 let row = sqlx::query(
-                    "SELECT first_seen, last_push, last_pull, last_cursor FROM devices \
+                    "SELECT first_seen, last_push, last_pull, last_cursor, last_collections FROM devices \
                      WHERE user_id = $1 AND device_id = $2",
                 )
                 .bind(user)
@@ -234,15 +238,24 @@ macro_rules! impl_trait {
                 let last_push: Option<i64> = row.try_get("last_push")?;
                 let last_pull: Option<i64> = row.try_get("last_pull")?;
                 let last_cursor: Option<i64> = row.try_get("last_cursor")?;
-                let pending: i64 = sqlx::query(
-                    "SELECT COUNT(*) AS n FROM records WHERE user_id = $1 AND seq > $2 AND device_id <> $3",
-                )
-                .bind(user)
-                .bind(last_cursor.unwrap_or(0))
-                .bind(device)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?;
+                // What the device's next pull brings: only the collections its last pull asked for.
+                let filter: Option<Vec<String>> = row
+                    .try_get::<Option<String>, _>("last_collections")?
+                    .and_then(|text| serde_json::from_str(&text).ok());
+                let mut sql = "SELECT COUNT(*) AS n FROM records WHERE user_id = $1 AND seq > $2 AND device_id <> $3".to_owned();
+                if let Some(names) = &filter {
+                    let marks: Vec<String> = (0..names.len()).map(|i| format!("${}", 4 + i)).collect();
+                    let marks = if marks.is_empty() { "NULL".to_owned() } else { marks.join(", ") };
+                    sql.push_str(&format!(" AND collection IN ({marks})"));
+                }
+                let mut count = sqlx::query(&sql)
+                    .bind(user)
+                    .bind(last_cursor.unwrap_or(0))
+                    .bind(device);
+                for name in filter.iter().flatten() {
+                    count = count.bind(name);
+                }
+                let pending: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
                 let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM conflicts WHERE user_id = $1 AND status = 'open'")
                     .bind(user)
                     .fetch_one(&self.pool)
