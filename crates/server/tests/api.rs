@@ -10,6 +10,7 @@ mod api {
     pub(crate) mod conflicts;
     pub(crate) mod durability;
     pub(crate) mod own_writes;
+    pub(crate) mod status;
     pub(crate) mod sync;
 }
 
@@ -49,8 +50,8 @@ backend_tests! {
     sync::tombstones_are_pulled_and_conflict_like_edits,
     sync::paging_through_2500_records,
     sync::full_sync_pushes_then_pulls,
-    sync::device_status_tracks_pushes_and_pulls,
-    sync::device_status_counts_only_the_collections_the_device_pulls,
+    status::device_status_tracks_pushes_and_pulls,
+    status::device_status_counts_only_the_collections_the_device_pulls,
     sync::first_pull_by_timestamp_and_collection_filter,
     conflicts::server_wins,
     conflicts::client_wins,

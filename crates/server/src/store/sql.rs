@@ -35,6 +35,18 @@ pub(super) fn to_column<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// `" AND collection IN ($from, …)"` for `n` names bound from parameter `$from` on; `IN (NULL)`,
+/// which matches nothing, for none. A pull's collections filter and a device's status use it.
+pub(super) fn collection_in(from: usize, n: usize) -> String {
+    let marks: Vec<String> = (from..from + n).map(|i| format!("${i}")).collect();
+    let marks = if marks.is_empty() {
+        "NULL".to_owned()
+    } else {
+        marks.join(", ")
+    };
+    format!(" AND collection IN ({marks})")
+}
+
 /// The wire form of a stored record.
 pub(super) fn server_record(
     collection: &str,
@@ -81,8 +93,8 @@ macro_rules! impl_change_store {
             use super::*;
             use crate::error::{ApiError, Result};
             use crate::store::sql::{
-                enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS, RECORD_COLUMNS,
-                RESOLVER_DEVICE,
+                collection_in, enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS,
+                RECORD_COLUMNS, RESOLVER_DEVICE,
             };
             use crate::store::sql_push::{placeholders, MAX_BINDS};
             use crate::store::{ChangeStore, PullPage, PullQuery, PulledRecord, PushItem};

@@ -66,9 +66,7 @@ macro_rules! impl_trait {
                 }
                 let collections = query.collections.clone().unwrap_or_default();
                 if query.collections.is_some() {
-                    let marks: Vec<String> = (0..collections.len()).map(|i| format!("${}", next + i)).collect();
-                    let marks = if marks.is_empty() { "NULL".to_owned() } else { marks.join(", ") };
-                    filter.push_str(&format!(" AND collection IN ({marks})"));
+                    filter.push_str(&collection_in(next, collections.len()));
                     next += collections.len();
                 }
                 // Resolutions are written under RESOLVER_DEVICE: a device of that name is never
@@ -126,10 +124,7 @@ macro_rules! impl_trait {
                 }
                 let _guard = self.write_guard().await;
                 let mut conn = self.pool.acquire().await?;
-                let filter = query
-                    .collections
-                    .as_ref()
-                    .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".to_owned()));
+                let filter = query.collections.as_ref().map(to_column);
                 touch_device(&mut conn, user, device, unix_millis(), Some((cursor, filter))).await?;
                 Ok(PullPage { records, cursor, has_more })
             }
@@ -241,12 +236,11 @@ macro_rules! impl_trait {
                 // What the device's next pull brings: only the collections its last pull asked for.
                 let filter: Option<Vec<String>> = row
                     .try_get::<Option<String>, _>("last_collections")?
-                    .and_then(|text| serde_json::from_str(&text).ok());
+                    .map(|text| from_column(&text, false))
+                    .transpose()?;
                 let mut sql = "SELECT COUNT(*) AS n FROM records WHERE user_id = $1 AND seq > $2 AND device_id <> $3".to_owned();
                 if let Some(names) = &filter {
-                    let marks: Vec<String> = (0..names.len()).map(|i| format!("${}", 4 + i)).collect();
-                    let marks = if marks.is_empty() { "NULL".to_owned() } else { marks.join(", ") };
-                    sql.push_str(&format!(" AND collection IN ({marks})"));
+                    sql.push_str(&collection_in(4, names.len()));
                 }
                 let mut count = sqlx::query(&sql)
                     .bind(user)
