@@ -51,11 +51,20 @@ impl IndexedDb {
             redone: std::cell::Cell::new(0),
         };
         let layout = Value::from(schema::LAYOUT);
-        let (on_disk, _) = store.meta_init(schema::LAYOUT_KEY, layout, &[]).await?;
+        let (on_disk, _) = store
+            .meta_init(schema::LAYOUT_KEY, layout.clone(), &[])
+            .await?;
         match on_disk.as_u64() {
             Some(newer) if newer > schema::LAYOUT => {
                 store.close();
                 Err(crate::Error::Newer(name.to_owned(), newer, schema::LAYOUT))
+            }
+            // From now on this build may write what earlier builds cannot read: they must not
+            // open the database any more.
+            Some(older) if older < schema::LAYOUT => {
+                let meta = [(schema::LAYOUT_KEY, layout)];
+                store.update(&[], &meta, &mut |_, r| r).await?;
+                Ok(store)
             }
             _ => Ok(store),
         }

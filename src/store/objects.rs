@@ -2,8 +2,8 @@
 //! JS strings created once per thread ([`Keys`]; turning a Rust `&str` into a JS string decodes
 //! it every time), and [`sync_js`] / [`entry_js`] build each object with one call into
 //! `objects.js` instead of one `Reflect.set` per field. They build exactly what `row::to_js`
-//! (serde, JSON-compatible) builds for [`SyncMeta`], [`RowSync`] and [`Entry`]; reading back
-//! stays serde.
+//! (serde, JSON-compatible) builds for [`SyncMeta`], [`RowSync`] (its `p` short when it can be)
+//! and [`Entry`]; reading back stays serde.
 
 use ferrysync_core::record::{Pending, SyncMeta, SyncStatus};
 use js_sys::Array;
@@ -100,7 +100,7 @@ pub fn sync_js(keys: &Keys, sync: &SyncMeta) -> JsValue {
 
 /// A row's [`RowSync`] as a JS object.
 pub fn row_sync_js(keys: &Keys, s: &RowSync) -> JsValue {
-    let pending = s.p.as_ref().map_or(JsValue::UNDEFINED, pending_js);
+    let pending = s.p.as_ref().map_or(JsValue::UNDEFINED, row_pending_js);
     row_sync(
         keys.status(s.status),
         s.version.map(number),
@@ -109,6 +109,12 @@ pub fn row_sync_js(keys: &Keys, s: &RowSync) -> JsValue {
         s.o.map(number),
         s.u.map(f64::from),
     )
+}
+
+/// A row's `p`: short when it can be (see [`row::pending_form`](super::row::pending_form)).
+fn row_pending_js(p: &Pending) -> JsValue {
+    p.short()
+        .map_or_else(|| pending_js(p), |short| JsValue::from_str(&short))
 }
 
 fn pending_js(p: &Pending) -> JsValue {

@@ -39,9 +39,12 @@ const ROW_INDEXES: [(&str, &str); 2] = [(ROW_ORDER, "_sync.o"), (ROW_NOT_SYNCED,
 
 /// The storage layout this build writes, kept in meta [`LAYOUT_KEY`]: 1 kept a live record's
 /// pending change in an outbox entry (still read, see [`row`](super::row)), 2 keeps it in the
-/// row. A database whose layout is newer is not opened (`DB_NEWER`): this build could miss
-/// pending changes kept where it does not look. (Builds before the key existed do not check.)
-pub const LAYOUT: u64 = 2;
+/// row, 3 keeps it there in its short form when it has one
+/// ([`pending_form`](super::row::pending_form); 2's objects are still read). Opening a database
+/// of an earlier layout records this one. A database whose layout is newer is not opened
+/// (`DB_NEWER`): this build could miss or misread pending changes. (Builds before the key
+/// existed do not check.)
+pub const LAYOUT: u64 = 3;
 /// The meta key of [`LAYOUT`].
 pub const LAYOUT_KEY: &str = "layout";
 

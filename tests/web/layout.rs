@@ -24,8 +24,9 @@ async fn rows_keep_their_pending_change_out_of_the_apps_sight() {
         eq((await db.all("customers")).map(shape), [["status", "updatedAt"]], "all");
         eq((await db.query("customers", {{ index: "name", eq: "A" }})).map(shape), [["status", "updatedAt"]], "query");
         const stored = await raw({name:?}, "customers", "a");
-        eq([stored._sync.status, stored._sync.o, stored._sync.u, typeof stored._sync.p.changeId],
-           ["UNSYNCED", stored._sync.p.seq, 1, "string"], "the row holds the pending change and its index keys");
+        const [seq, changeId, hlc] = stored._sync.p.split(" ");
+        eq([stored._sync.status, stored._sync.o, stored._sync.u, hlc.length > 22, changeId.length],
+           ["UNSYNCED", Number(seq), 1, true, 36], "the row holds the pending change (short: a new record) and its index keys");
         eq(await raw({name:?}, "_outbox", "customers\u0000a"), undefined, "a live record has no outbox entry");
         await db.delete("customers", "a");
         eq((await raw({name:?}, "_outbox", "customers\u0000a")).deleted, true, "a tombstone is an entry");
@@ -172,7 +173,7 @@ async fn a_database_of_a_newer_layout_is_not_opened() {
     js(&db, &format!(r#"{RAW}
         await db.put("customers", {{ id: "a", name: "A" }});
         await db.close();
-        eq(await raw({name:?}, "_meta", "layout"), 2, "the layout is recorded");
+        eq(await raw({name:?}, "_meta", "layout"), 3, "the layout is recorded");
         const setLayout = async (n) => {{
           const d = await req(indexedDB.open({name:?}));
           const tx = d.transaction("_meta", "readwrite");
@@ -180,13 +181,65 @@ async fn a_database_of_a_newer_layout_is_not_opened() {
           await new Promise((ok) => tx.oncomplete = ok);
           d.close();
         }};
-        await setLayout(3);
+        await setLayout(4);
         eq(await code(FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }})), "DB_NEWER", "newer layout");
-        await setLayout(2);
+        await setLayout(3);
         const again = await FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }});
         eq((await again.get("customers", "a")).name, "A", "nothing was touched");
         eq(await again.pending(), 1, "the pending change is kept");
         await again.close();
     "#)).await;
+    IndexedDb::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_pending_change_reads_the_same_short_or_whole_and_an_earlier_layout_is_moved_on() {
+    let name = db_name("short-p");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"
+        await db.bulkPut("customers", [{ id: "a", name: "A" }, { id: "b", name: "B" }]);
+        await db.close();
+    "#,
+    )
+    .await;
+    let first = store(&name).await;
+    let short = first.outbox(None, 10).await.unwrap();
+    first.close();
+    // What layout 2 wrote: the change as an object, and the layout number 2.
+    js(&db, &format!(r#"{RAW}
+        const d = await req(indexedDB.open({name:?}));
+        const tx = d.transaction(["customers", "_meta"], "readwrite");
+        const rows = tx.objectStore("customers");
+        for (const id of ["a", "b"]) {{
+          const row = await req(rows.get(id));
+          const [seq, changeId, hlc] = row._sync.p.split(" ");
+          row._sync.p = {{ changeId, hlc, changedFields: [], seq: Number(seq) }};
+          rows.put(row);
+        }}
+        tx.objectStore("_meta").put(2, "layout");
+        await new Promise((ok) => tx.oncomplete = ok);
+        d.close();
+        eq(typeof (await raw({name:?}, "customers", "a"))._sync.p, "object", "written as layout 2 did");
+    "#))
+    .await;
+    let second = store(&name).await;
+    assert_eq!(
+        second.outbox(None, 10).await.unwrap(),
+        short,
+        "both forms read the same"
+    );
+    second.close();
+    js(&db, &format!(r#"{RAW}
+        eq(await raw({name:?}, "_meta", "layout"), 3, "opening records the layout it may now write");
+        const again = await FerrySync.open({{ name: {name:?}, collections: {{ customers: {{ indexes: ["name"] }} }} }});
+        await again.put("customers", {{ id: "a", name: "A2" }});
+        eq(typeof (await raw({name:?}, "customers", "a"))._sync.p, "string", "an edit writes the short form");
+        eq(typeof (await raw({name:?}, "customers", "b"))._sync.p, "object", "an untouched row keeps its object");
+        eq(await again.pending(), 2, "both pending");
+        await again.close();
+    "#))
+    .await;
     IndexedDb::delete(&name).await.unwrap();
 }

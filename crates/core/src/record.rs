@@ -76,6 +76,39 @@ pub struct Pending {
     pub note: Option<String>,
 }
 
+impl Pending {
+    /// The one-string form a store may keep instead of the object, `"<seq> <changeId> <hlc>"`,
+    /// for the commonest pending change: a record created on this device and not pushed yet
+    /// (however often edited since), which has no base version, no note and no list of changed
+    /// fields (the whole record). `None` for any other change, and for a change id with a space.
+    /// [`Pending::from_short`] reads it back exactly.
+    pub fn short(&self) -> Option<String> {
+        let plain = self.base_version.is_none()
+            && self.note.is_none()
+            && self.changed_fields.is_empty()
+            && !self.change_id.is_empty()
+            && !self.change_id.contains(' ');
+        plain.then(|| format!("{} {} {}", self.seq, self.change_id, self.hlc))
+    }
+
+    /// The change [`Pending::short`] wrote as `text`; `None` when `text` is not of that form.
+    pub fn from_short(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, ' ');
+        let (seq, change_id, hlc) = (parts.next()?, parts.next()?, parts.next()?);
+        if change_id.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            change_id: change_id.to_owned(),
+            base_version: None,
+            hlc: hlc.parse().ok()?,
+            changed_fields: Vec::new(),
+            seq: seq.parse().ok()?,
+            note: None,
+        })
+    }
+}
+
 /// A record as stored on the device; tombstones (`deleted`) stay until the server has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -253,3 +253,65 @@ fn the_same_version_with_other_data_is_replaced_by_the_server_copy() {
     let theirs = LocalRecord::apply_pulled(Some(mine), server(2, json!({"a": 5})), 9).unwrap();
     assert_eq!(theirs.data, obj(json!({"a": 5})));
 }
+
+#[test]
+fn a_new_records_pending_change_has_a_short_form_that_reads_back_exactly() {
+    let (_, pending) = LocalRecord::next_state(None, Vec::new, edit(7));
+    let short = pending
+        .short()
+        .expect("a new record's change has a short form");
+    assert_eq!(short, "7 c7 000000000000007-000000-dev");
+    assert_eq!(Pending::from_short(&short), Some(pending.clone()));
+    // A device id may hold spaces: the stamp is the string's last part.
+    let spaced = Pending {
+        hlc: Hlc::new(1_700_000_000_000, 12, "my phone"),
+        seq: 123_456,
+        ..pending.clone()
+    };
+    assert_eq!(Pending::from_short(&spaced.short().unwrap()), Some(spaced));
+}
+
+#[test]
+fn only_a_whole_record_change_without_base_version_or_note_has_a_short_form() {
+    let (_, plain) = LocalRecord::next_state(None, Vec::new, edit(1));
+    let others = [
+        Pending {
+            base_version: Some(3),
+            ..plain.clone()
+        },
+        Pending {
+            note: Some("rejected".into()),
+            ..plain.clone()
+        },
+        Pending {
+            changed_fields: vec!["name".into()],
+            ..plain.clone()
+        },
+        Pending {
+            change_id: "a b".into(),
+            ..plain.clone()
+        },
+        Pending {
+            change_id: String::new(),
+            ..plain.clone()
+        },
+    ];
+    for other in others {
+        assert_eq!(other.short(), None, "{other:?}");
+    }
+}
+
+#[test]
+fn a_string_not_of_the_short_form_is_not_read_as_a_change() {
+    for text in [
+        "",
+        "7",
+        "7 c7",
+        "x c7 000000000000007-000000-dev",
+        "-7 c7 000000000000007-000000-dev",
+        "7  000000000000007-000000-dev",
+        "7 c7 not-a-stamp",
+    ] {
+        assert_eq!(Pending::from_short(text), None, "{text:?}");
+    }
+}
