@@ -16,8 +16,6 @@ use crate::store::schema::Schema;
 use crate::store::{clock, row, IndexedDb};
 use crate::{Error, Result};
 
-/// Meta key of this device's id (the same keys as core's engine: `engine::META_*`).
-pub(crate) const DEVICE_ID: &str = "deviceId";
 /// Meta key of the schema on disk.
 pub(crate) const SCHEMA: &str = "schema";
 
@@ -57,9 +55,7 @@ impl Inner {
             .map(|(name, c)| (name.clone(), c.indexes.clone()))
             .collect();
         let store = IndexedDb::open(&options.name, &schema).await?;
-        let fresh_id = Value::String(uuid::Uuid::new_v4().to_string());
-        let (device, _) = store.meta_init(DEVICE_ID, fresh_id, &[]).await?;
-        let device_id = device.as_str().unwrap_or_default().to_owned();
+        let device_id = store.device().to_owned();
         let (last, seq) = store.clock().await?;
         let schema_meta = serde_json::to_value(store.schema()).unwrap_or(Value::Null);
         let _ = store.meta_init(SCHEMA, schema_meta, &[]).await;

@@ -36,7 +36,12 @@ pub struct IndexedDb {
     schema: Schema,
     /// How many optimistic updates were redone with reads (see `redone_updates`).
     redone: std::cell::Cell<u32>,
+    /// This device's id, kept in meta [`DEVICE_ID`] (rows leave it out of their own stamps).
+    device: String,
 }
+
+/// Meta key of this device's id (the same key as core's engine: `engine::META_DEVICE_ID`).
+pub const DEVICE_ID: &str = "deviceId";
 
 impl IndexedDb {
     /// Opens (creating or upgrading as needed) database `name` with at least the collections and
@@ -49,7 +54,13 @@ impl IndexedDb {
             db: RefCell::new(Some(db)),
             schema,
             redone: std::cell::Cell::new(0),
+            device: String::new(),
         };
+        let mut store = store;
+        // Created on first open, kept for good: every record's pending change is stamped by it.
+        let fresh = Value::String(uuid::Uuid::new_v4().to_string());
+        let (device, _) = store.meta_init(DEVICE_ID, fresh, &[]).await?;
+        store.device = device.as_str().unwrap_or_default().to_owned();
         let layout = Value::from(schema::LAYOUT);
         let (on_disk, _) = store
             .meta_init(schema::LAYOUT_KEY, layout.clone(), &[])
@@ -73,6 +84,11 @@ impl IndexedDb {
     /// Deletes database `name` (closed connections only; tests and "sign out").
     pub async fn delete(name: &str) -> crate::Result<()> {
         Ok(idb::delete(name).await?)
+    }
+
+    /// This device's id.
+    pub fn device(&self) -> &str {
+        &self.device
     }
 
     /// The database name.
@@ -130,7 +146,7 @@ impl LocalStore for IndexedDb {
         self.check(collection)?;
         let tx = self.transaction(&[collection, OUTBOX], false)?;
         let (row, entry) = read_pair(&tx, collection, id).await?;
-        record_of(id, row, entry)
+        record_of(id, row, entry, &self.device)
     }
 
     async fn update(
@@ -140,7 +156,7 @@ impl LocalStore for IndexedDb {
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
         let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
-        let written = batch::update(&tx, keys, meta, f).await;
+        let written = batch::update(&tx, &self.device, keys, meta, f).await;
         idb::commit_or_abort(&tx, written).await
     }
 
@@ -156,7 +172,7 @@ impl LocalStore for IndexedDb {
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         // Writes issued before their check must never commit unchecked.
         let guard = idb::AbortOnDrop::new(&tx);
-        let assumed = batch::update_assumed(&tx, read, meta, f).await;
+        let assumed = batch::update_assumed(&tx, &self.device, read, meta, f).await;
         match assumed {
             Ok(Some(written)) => {
                 let written = idb::commit_or_abort(&tx, Ok(written)).await;
@@ -174,7 +190,7 @@ impl LocalStore for IndexedDb {
             }
         }
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
-        let written = batch::update_read(&tx, read, meta, f).await;
+        let written = batch::update_read(&tx, &self.device, read, meta, f).await;
         idb::commit_or_abort(&tx, written).await
     }
 
@@ -192,7 +208,7 @@ impl LocalStore for IndexedDb {
             // Writes issued before their check must never commit unchecked: a caller that
             // drops this future half-way aborts the transaction.
             let guard = idb::AbortOnDrop::new(&tx);
-            let outcome = batch::update_if(&tx, expect, assume, keys, meta, f).await;
+            let outcome = batch::update_if(&tx, &self.device, expect, assume, keys, meta, f).await;
             let result = match outcome {
                 Ok(batch::Guarded::Written(written)) => {
                     idb::commit_or_abort(&tx, Ok(written)).await.map(Some)

@@ -80,7 +80,7 @@ impl IndexedDb {
     ) -> Result<Vec<Written>> {
         self.check(collection)?;
         let tx = self.transaction(&[collection, OUTBOX], true)?;
-        match write_in(&tx, collection, writes, clock).await {
+        match write_in(&tx, &self.device, collection, writes, clock).await {
             Ok(written) => {
                 idb::commit(&tx).await.map_err(record_error)?;
                 Ok(written)
@@ -188,10 +188,13 @@ fn record_error(e: StoreError) -> Error {
 type State = (Option<JsValue>, Option<(SyncMeta, Option<Pending>)>, bool);
 
 /// The state of a record read from the store.
-fn state_of((row, entry): (Option<JsValue>, Option<Entry>)) -> Result<State, StoreError> {
+fn state_of(
+    (row, entry): (Option<JsValue>, Option<Entry>),
+    device: &str,
+) -> Result<State, StoreError> {
     let meta = match (&entry, &row) {
         (Some(e), _) => Some((e.sync.clone(), e.pending.clone())),
-        (None, Some(row)) => Some(row_sync_of(row)?.split()),
+        (None, Some(row)) => Some(row_sync_of(row)?.split(device)),
         (None, None) => None,
     };
     let tombstone = entry.as_ref().is_some_and(|e| e.deleted);
@@ -200,6 +203,7 @@ fn state_of((row, entry): (Option<JsValue>, Option<Entry>)) -> Result<State, Sto
 
 async fn write_in(
     tx: &IdbTransaction,
+    device: &str,
     collection: &str,
     writes: Vec<Write>,
     clock: JsValue,
@@ -223,7 +227,7 @@ async fn write_in(
         let read = if w.fresh { None } else { reads.next() };
         let (old_row, old_meta, had_entry) = match state.remove(&w.id) {
             Some(seen) => seen,
-            None => state_of(read.unwrap_or_default())?,
+            None => state_of(read.unwrap_or_default(), device)?,
         };
         // A tombstone has no row: deleting it again changes nothing.
         if w.row.is_none() && old_row.is_none() {
@@ -237,7 +241,7 @@ async fn write_in(
         );
         let (row, id) = objects::with(|keys| match w.row {
             Some(row) => {
-                let full = objects::row_sync_js(keys, &RowSync::of(&sync, Some(&pending)));
+                let full = objects::row_sync_js(keys, &RowSync::of(&sync, Some(&pending), device));
                 let _ = Reflect::set(&row, &keys.sync, &full);
                 let id = Reflect::get(&row, &keys.id).unwrap_or_default();
                 (Some(row), id)

@@ -92,7 +92,7 @@ pub fn decode<T: DeserializeOwned>(values: &Array) -> Result<Vec<Option<T>>> {
 }
 
 /// A live record's row as stored: its fields, `id` and `_sync` (a [`RowSync`]).
-struct RowOut<'a>(&'a LocalRecord);
+struct RowOut<'a>(&'a LocalRecord, &'a str);
 
 impl Serialize for RowOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -102,7 +102,10 @@ impl Serialize for RowOut<'_> {
             map.serialize_entry(k, v)?;
         }
         map.serialize_entry("id", &record.id)?;
-        map.serialize_entry(SYNC, &RowSync::of(&record.sync, record.pending.as_ref()))?;
+        map.serialize_entry(
+            SYNC,
+            &RowSync::of(&record.sync, record.pending.as_ref(), self.1),
+        )?;
         map.end()
     }
 }
@@ -116,6 +119,7 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 /// had a row and an entry. The reads are issued now; the future joins their answers.
 fn read_records<'a>(
     tx: &IdbTransaction,
+    device: &'a str,
     keys: &'a [Key],
 ) -> impl std::future::Future<Output = Result<Vec<(Option<LocalRecord>, bool, bool)>>> + 'a {
     let outbox = JsValue::from_str(OUTBOX);
@@ -135,7 +139,7 @@ fn read_records<'a>(
             .zip(rows.into_iter().zip(entries))
             .map(|((_, id), (row, entry))| {
                 let (had_row, had_entry) = (row.is_some(), entry.is_some());
-                Ok((row::join(id, row, entry), had_row, had_entry))
+                Ok((row::join(id, row, entry, device), had_row, had_entry))
             })
             .collect()
     }
@@ -144,17 +148,19 @@ fn read_records<'a>(
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
 pub async fn update(
     tx: &IdbTransaction,
+    device: &str,
     keys: &[Key],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_records(tx, keys).await?;
-    write(tx, keys, read, meta, f)
+    let read = read_records(tx, device, keys).await?;
+    write(tx, device, keys, read, meta, f)
 }
 
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`.
 fn write(
     tx: &IdbTransaction,
+    device: &str,
     keys: &[Key],
     read: Vec<(Option<LocalRecord>, bool, bool)>,
     meta: &[(&str, Value)],
@@ -188,7 +194,10 @@ fn write(
         };
         let next = &written[at];
         match next.as_ref().filter(|r| !r.deleted) {
-            Some(record) => puts.entry(collection).or_default().push(RowOut(record)),
+            Some(record) => puts
+                .entry(collection)
+                .or_default()
+                .push(RowOut(record, device)),
             None if had_row => {
                 deletes
                     .entry(collection)
@@ -234,6 +243,7 @@ fn write(
 /// and joined with their entries into records.
 pub async fn records_of(
     tx: &IdbTransaction,
+    device: &str,
     entries: Vec<Entry>,
     live: impl Fn(&Entry) -> bool,
 ) -> Result<Vec<(String, LocalRecord)>> {
@@ -254,7 +264,7 @@ pub async fn records_of(
     for (entry, wanted) in entries.into_iter().zip(wanted) {
         let row = if wanted { rows.next().flatten() } else { None };
         let (collection, id) = (entry.c.clone(), entry.id.clone());
-        if let Some(record) = row::join(&id, row, Some(entry)) {
+        if let Some(record) = row::join(&id, row, Some(entry), device) {
             records.push((collection, record));
         }
     }

@@ -71,7 +71,7 @@ impl IndexedDb {
             .filter(|e| only.is_none_or(|c| c == e.c))
             .collect();
         // A tombstone has no row; a collection the schema lacks is not in the transaction.
-        let mut records = batch::records_of(&tx, entries, |e| {
+        let mut records = batch::records_of(&tx, &self.device, entries, |e| {
             !e.deleted && self.schema.contains_key(&e.c)
         })
         .await?;
@@ -79,7 +79,7 @@ impl IndexedDb {
             let values = batch::decode::<StoredRow>(&values.await?)?;
             for row in values.into_iter().flatten() {
                 let id = row.id.clone().unwrap_or_default();
-                if let Some(record) = row::join(&id, Some(row), None) {
+                if let Some(record) = row::join(&id, Some(row), None, &self.device) {
                     records.push(((*collection).to_owned(), record));
                 }
             }

@@ -25,8 +25,9 @@ async fn rows_keep_their_pending_change_out_of_the_apps_sight() {
         eq((await db.query("customers", {{ index: "name", eq: "A" }})).map(shape), [["status", "updatedAt"]], "query");
         const stored = await raw({name:?}, "customers", "a");
         const [seq, changeId, hlc] = stored._sync.p.split(" ");
-        eq([stored._sync.status, stored._sync.o, stored._sync.u, hlc.length > 22, changeId.length],
-           ["UNSYNCED", Number(seq), 1, true, 36], "the row holds the pending change (short: a new record) and its index keys");
+        eq([stored._sync.status, stored._sync.o, stored._sync.u, hlc.length, changeId.length],
+           ["UNSYNCED", Number(seq), 1, 22, 36],
+           "the row holds the pending change (short: a new record; the stamp without the device id) and its index keys");
         eq(await raw({name:?}, "_outbox", "customers\u0000a"), undefined, "a live record has no outbox entry");
         await db.delete("customers", "a");
         eq((await raw({name:?}, "_outbox", "customers\u0000a")).deleted, true, "a tombstone is an entry");
@@ -206,16 +207,26 @@ async fn a_pending_change_reads_the_same_short_or_whole_and_an_earlier_layout_is
     .await;
     let first = store(&name).await;
     let short = first.outbox(None, 10).await.unwrap();
+    assert_eq!(short.len(), 2);
+    for (_, record) in &short {
+        let stamp = &record.pending.as_ref().expect("pending").hlc;
+        assert_eq!(
+            stamp.device,
+            first.device(),
+            "a row's stamp names this device again"
+        );
+    }
     first.close();
     // What layout 2 wrote: the change as an object, and the layout number 2.
     js(&db, &format!(r#"{RAW}
+        const device = await raw({name:?}, "_meta", "deviceId");
         const d = await req(indexedDB.open({name:?}));
         const tx = d.transaction(["customers", "_meta"], "readwrite");
         const rows = tx.objectStore("customers");
         for (const id of ["a", "b"]) {{
           const row = await req(rows.get(id));
-          const [seq, changeId, hlc] = row._sync.p.split(" ");
-          row._sync.p = {{ changeId, hlc, changedFields: [], seq: Number(seq) }};
+          const [seq, changeId, stamp] = row._sync.p.split(" ");
+          row._sync.p = {{ changeId, hlc: `${{stamp}}-${{device}}`, changedFields: [], seq: Number(seq) }};
           rows.put(row);
         }}
         tx.objectStore("_meta").put(2, "layout");

@@ -36,6 +36,7 @@ pub enum Guarded {
 /// it was), and `Redo` says one had after all.
 pub async fn update_if(
     tx: &IdbTransaction,
+    device: &str,
     expect: &[(&str, Value)],
     assume_absent: bool,
     keys: &[Key],
@@ -52,6 +53,7 @@ pub async fn update_if(
         let check = JsFuture::from(absent_anywhere(tx, keys));
         let written = write(
             tx,
+            device,
             keys,
             keys.iter().map(|_| (None, false, false)).collect(),
             meta,
@@ -67,11 +69,11 @@ pub async fn update_if(
             Guarded::Redo
         });
     }
-    let read = read_records(tx, keys);
+    let read = read_records(tx, device, keys);
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
-    write(tx, keys, read.await?, meta, f).map(Guarded::Written)
+    write(tx, device, keys, read.await?, meta, f).map(Guarded::Written)
 }
 
 /// Whether each meta entry read (`current`, in `expect`'s order) is what `expect` says.

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
-use super::super::row::{entry_key, Entry};
+use super::super::row::{self, entry_key, Entry};
 use super::super::schema::{OUTBOX, OUTBOX_ORDER, ROW_ORDER};
 use super::{decode, read_records, write};
 use crate::store::js_store_error;
@@ -34,16 +34,17 @@ extern "C" {
 /// inside `tx`.
 pub async fn update_read(
     tx: &IdbTransaction,
+    device: &str,
     known: &[(String, LocalRecord)],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_known(tx, known).await?;
+    let read = read_known(tx, device, known).await?;
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
         .collect();
-    write(tx, &keys, read, meta, f)
+    write(tx, device, &keys, read, meta, f)
 }
 
 /// [`update_read`] as if every record in `known` were unchanged: the writes are issued before
@@ -51,17 +52,19 @@ pub async fn update_read(
 /// them). `None` when one changed: the caller aborts `tx` then, and `f` has been called.
 pub async fn update_assumed(
     tx: &IdbTransaction,
+    device: &str,
     known: &[(String, LocalRecord)],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Option<Vec<Option<LocalRecord>>>> {
-    let check = span_state(tx, known)?;
+    let check = span_state(tx, device, known)?;
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
         .collect();
     let written = write(
         tx,
+        device,
         &keys,
         known.iter().map(|(_, r)| assumed(r)).collect(),
         meta,
@@ -80,9 +83,10 @@ pub async fn update_assumed(
 /// [`LocalStore::update_read`](ferrysync_core::store::LocalStore)); the others are read in full.
 async fn read_known(
     tx: &IdbTransaction,
+    device: &str,
     known: &[(String, LocalRecord)],
 ) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
-    let current = span_state(tx, known)?.await?;
+    let current = span_state(tx, device, known)?.await?;
     let unchanged = unchanged(known, &current);
     let changed: Vec<Key> = known
         .iter()
@@ -90,7 +94,7 @@ async fn read_known(
         .filter(|(_, same)| !**same)
         .map(|((c, r), _)| (c.clone(), r.id.clone()))
         .collect();
-    let mut reread = read_records(tx, &changed).await?.into_iter();
+    let mut reread = read_records(tx, device, &changed).await?.into_iter();
     let mut records = Vec::with_capacity(known.len());
     for ((_, record), same) in known.iter().zip(unchanged) {
         let read = match same {
@@ -142,6 +146,7 @@ fn unchanged(known: &[(String, LocalRecord)], current: &SpanState) -> Vec<bool> 
 /// The requests are issued now; the future decodes their answers.
 fn span_state(
     tx: &IdbTransaction,
+    device: &str,
     known: &[(String, LocalRecord)],
 ) -> Result<impl std::future::Future<Output = Result<SpanState>>> {
     let positions = known
@@ -165,14 +170,21 @@ fn span_state(
             hi,
         )))
     };
+    let device = device.to_owned();
     Ok(async move {
         let Some(request) = request else {
             return Ok(SpanState::default());
         };
         let pair: Array = request.await.map_err(|e| js_store_error(&e))?.into();
+        // A row's stamp may leave its device id out (`row::stamp_out`).
         let by_key = |values: JsValue| -> Result<HashMap<String, Entry>> {
             let entries = decode::<Entry>(&values.into())?.into_iter().flatten();
-            Ok(entries.map(|e| (e.k.clone(), e)).collect())
+            Ok(entries
+                .map(|mut e| {
+                    e.pending = e.pending.map(|p| row::stamp_in(p, &device));
+                    (e.k.clone(), e)
+                })
+                .collect())
         };
         Ok(SpanState {
             rows: by_key(pair.get(0))?,

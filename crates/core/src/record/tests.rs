@@ -269,6 +269,11 @@ fn a_new_records_pending_change_has_a_short_form_that_reads_back_exactly() {
         ..pending.clone()
     };
     assert_eq!(Pending::from_short(&spaced.short().unwrap()), Some(spaced));
+    // A stamp whose device id a store left out.
+    let mut own = pending.clone();
+    own.hlc.device.clear();
+    assert_eq!(own.short().unwrap(), "7 c7 000000000000007-000000");
+    assert_eq!(Pending::from_short(&own.short().unwrap()), Some(own));
 }
 
 #[test]
@@ -311,6 +316,8 @@ fn a_string_not_of_the_short_form_is_not_read_as_a_change() {
         "-7 c7 000000000000007-000000-dev",
         "7  000000000000007-000000-dev",
         "7 c7 not-a-stamp",
+        "7 c7 000000000000007",
+        "7 c7 7-0",
     ] {
         assert_eq!(Pending::from_short(text), None, "{text:?}");
     }
