@@ -206,14 +206,15 @@ function spanSeen(name, narrow) {
 }
 
 /** Strips from a row's `_sync` what only the store keeps (`p`, `o`, `u`; see `RowSync`): the
- * app reads `{ status, version?, updatedAt }`. They are `_sync`'s last properties, deleted last
- * first, which keeps the object's fast shape. Returns the row. */
+ * app reads `{ status, version?, updatedAt }`. A fresh object replaces `_sync`, which takes less
+ * than half the time of deleting the three fields (`node www/bench/clean-rows.mjs`). Returns the
+ * row. */
 export function cleanRow(row) {
   const s = row?._sync;
   if (s && (s.p !== undefined || s.o !== undefined || s.u !== undefined)) {
-    delete s.u;
-    delete s.o;
-    delete s.p;
+    row._sync = s.version === undefined
+      ? { status: s.status, updatedAt: s.updatedAt }
+      : { status: s.status, version: s.version, updatedAt: s.updatedAt };
   }
   return row;
 }
