@@ -75,9 +75,8 @@ impl RowSync {
 
 /// A pending change as a row keeps it on device `device`: in its short form
 /// ([`pending_form`]), its stamp without the device id when it is this device's (as every
-/// local edit's is), which saves ~37 more bytes per row and makes reading not-yet-synced rows
-/// another ~5-10 % faster (`node www/bench/run.mjs rows.html`). Read back by [`stamp_in`]. A
-/// stamp's device id is never empty otherwise (it does not parse).
+/// local edit's is), ~37 bytes less. Read back by [`stamp_in`]. A stamp's device id is never
+/// empty otherwise (it does not parse).
 pub fn stamp_out(pending: &Pending, device: &str) -> Pending {
     let mut p = pending.clone();
     if !device.is_empty() && p.hlc.device == device && p.has_short() {
@@ -167,9 +166,9 @@ pub struct Entry {
 }
 
 /// A pending change as a row keeps it: [`Pending::short`]'s string when the change has that
-/// form (a row of a record created offline is then ~50 bytes and two objects smaller, which
-/// makes reading such rows ~12 % faster: `node www/bench/run.mjs rows.html`), its object
-/// otherwise; both are read.
+/// form, its object otherwise; both are read. With [`stamp_out`], a row of a record created
+/// offline is ~90 bytes and two objects smaller than with the object, and reading such rows
+/// takes 13-17 % less time (`node www/bench/run.mjs rows.html`).
 pub mod pending_form {
     use std::fmt;
 
