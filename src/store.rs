@@ -49,18 +49,13 @@ impl IndexedDb {
     pub async fn open(name: &str, schema: &Schema) -> crate::Result<Self> {
         schema::check(schema)?;
         let (db, schema) = schema::open(name, schema).await?;
-        let store = Self {
+        let mut store = Self {
             name: name.to_owned(),
             db: RefCell::new(Some(db)),
             schema,
             redone: std::cell::Cell::new(0),
             device: String::new(),
         };
-        let mut store = store;
-        // Created on first open, kept for good: every record's pending change is stamped by it.
-        let fresh = Value::String(uuid::Uuid::new_v4().to_string());
-        let (device, _) = store.meta_init(DEVICE_ID, fresh, &[]).await?;
-        store.device = device.as_str().unwrap_or_default().to_owned();
         let layout = Value::from(schema::LAYOUT);
         let (on_disk, _) = store
             .meta_init(schema::LAYOUT_KEY, layout.clone(), &[])
@@ -68,17 +63,21 @@ impl IndexedDb {
         match on_disk.as_u64() {
             Some(newer) if newer > schema::LAYOUT => {
                 store.close();
-                Err(crate::Error::Newer(name.to_owned(), newer, schema::LAYOUT))
+                return Err(crate::Error::Newer(name.to_owned(), newer, schema::LAYOUT));
             }
             // From now on this build may write what earlier builds cannot read: they must not
             // open the database any more.
             Some(older) if older < schema::LAYOUT => {
                 let meta = [(schema::LAYOUT_KEY, layout)];
                 store.update(&[], &meta, &mut |_, r| r).await?;
-                Ok(store)
             }
-            _ => Ok(store),
+            _ => {}
         }
+        // Created on first open, kept for good: every record's pending change is stamped by it.
+        let fresh = Value::String(uuid::Uuid::new_v4().to_string());
+        let (device, _) = store.meta_init(DEVICE_ID, fresh, &[]).await?;
+        store.device = device.as_str().unwrap_or_default().to_owned();
+        Ok(store)
     }
 
     /// Deletes database `name` (closed connections only; tests and "sign out").
