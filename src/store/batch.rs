@@ -145,7 +145,8 @@ fn read_records<'a>(
     }
 }
 
-/// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`.
+/// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`,
+/// on the database of device `device` (rows leave its id out of their stamps: `row::stamp_out`).
 pub async fn update(
     tx: &IdbTransaction,
     device: &str,
