@@ -75,7 +75,7 @@ impl RowSync {
 
 /// A pending change as a row keeps it on device `device`: in its short form
 /// ([`pending_form`]), its stamp without the device id when it is this device's (as every
-/// local edit's is), ~37 bytes less. Read back by [`stamp_in`]. A stamp's device id is never
+/// local edit's is): without its `-<device id>`. Read back by [`stamp_in`]. A stamp's device id is never
 /// empty otherwise (it does not parse).
 pub fn stamp_out(pending: &Pending, device: &str) -> Pending {
     let mut p = pending.clone();
@@ -166,9 +166,9 @@ pub struct Entry {
 }
 
 /// A pending change as a row keeps it: [`Pending::short`]'s string when the change has that
-/// form, its object otherwise; both are read. With [`stamp_out`], a row of a record created
-/// offline is ~90 bytes and two objects smaller than with the object, and reading such rows
-/// takes 13-17 % less time (`node www/bench/run.mjs rows.html`).
+/// form, its object otherwise; both are read. With [`stamp_out`], reading rows of records
+/// created offline takes 13-17 % less time than with the object (`node www/bench/run.mjs
+/// rows.html`, layout 2 against layout 3).
 pub mod pending_form {
     use std::fmt;
 
