@@ -74,9 +74,9 @@ impl RowSync {
 }
 
 /// A pending change as a row keeps it on device `device`: in its short form
-/// ([`pending_form`]), its stamp without the device id when it is this device's (as every
-/// local edit's is): without its `-<device id>`. Read back by [`stamp_in`]. A stamp's device id is never
-/// empty otherwise (it does not parse).
+/// ([`pending_form`]), its stamp without `-<device id>` when it is this device's (as every
+/// local edit's is). Read back by [`stamp_in`]. A stamp's device id is never empty otherwise
+/// (it does not parse).
 pub fn stamp_out(pending: &Pending, device: &str) -> Pending {
     let mut p = pending.clone();
     if !device.is_empty() && p.hlc.device == device && p.has_short() {
