@@ -41,6 +41,18 @@ extern "C" {
     fn put_json(store: &IdbObjectStore, json: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = deleteAll, catch)]
     fn delete_all(store: &IdbObjectStore, keys: &Array) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = keyLists)]
+    fn key_lists_of(json: &str, outbox: &str) -> Array;
+}
+
+/// The JS arrays of `keys`' rows and outbox entries: `(names, ids)` of the rows and
+/// `(outboxes, entry_keys)` of the entries, index for index. They cross as one JSON text
+/// (`keyLists` in `idb.js`): a string per key would cost a text decode each.
+pub fn key_lists(keys: &[Key]) -> Result<[Array; 4]> {
+    let lists = key_lists_of(&json(keys)?, OUTBOX);
+    Ok(std::array::from_fn(|i| {
+        lists.get(i as u32).unchecked_into()
+    }))
 }
 
 /// Issues one `get` per `(store, key)` now; the future yields the decoded values in order.
@@ -121,19 +133,12 @@ fn read_records<'a>(
     tx: &IdbTransaction,
     device: &'a str,
     keys: &'a [Key],
-) -> impl std::future::Future<Output = Result<Vec<(Option<LocalRecord>, bool, bool)>>> + 'a {
-    let outbox = JsValue::from_str(OUTBOX);
-    let (names, ids, outboxes, entry_keys) =
-        (Array::new(), Array::new(), Array::new(), Array::new());
-    for (c, id) in keys {
-        names.push(&JsValue::from_str(c));
-        ids.push(&JsValue::from_str(id));
-        outboxes.push(&outbox);
-        entry_keys.push(&JsValue::from_str(&entry_key(c, id)));
-    }
+) -> Result<impl std::future::Future<Output = Result<Vec<(Option<LocalRecord>, bool, bool)>>> + 'a>
+{
+    let [names, ids, outboxes, entry_keys] = key_lists(keys)?;
     let rows = read_arrays::<StoredRow>(tx, &names, &ids, true);
     let entries = read_arrays::<Entry>(tx, &outboxes, &entry_keys, true);
-    async move {
+    Ok(async move {
         let (rows, entries) = (rows.await?, entries.await?);
         keys.iter()
             .zip(rows.into_iter().zip(entries))
@@ -142,7 +147,7 @@ fn read_records<'a>(
                 Ok((row::join(id, row, entry, device), had_row, had_entry))
             })
             .collect()
-    }
+    })
 }
 
 /// The body of [`LocalStore::update`](ferrysync_core::store::LocalStore::update) inside `tx`,
@@ -154,7 +159,7 @@ pub async fn update(
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_records(tx, device, keys).await?;
+    let read = read_records(tx, device, keys)?.await?;
     write(tx, device, keys, read, meta, f)
 }
 

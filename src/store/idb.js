@@ -266,6 +266,23 @@ export function spanSyncs(tx, names, indexes, outbox, lo, hi) {
   return Promise.all([Promise.all(reads), entries]).then(([rows, entries]) => [rows.flat(), entries]);
 }
 
+/**
+ * The key arrays of the records in JSON text `json` (`[[collection, id], …]`), parsed in one go
+ * instead of one string crossing from wasm per key: `[names, ids, outboxes, entryKeys]`, each
+ * record's row (`names[i]`/`ids[i]`) and its outbox entry (`collection\u0000id` in store
+ * `outbox`).
+ */
+export function keyLists(json, outbox) {
+  const keys = JSON.parse(json);
+  const names = new Array(keys.length), ids = new Array(keys.length);
+  const outboxes = new Array(keys.length), entryKeys = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const [c, id] = keys[i];
+    names[i] = c; ids[i] = id; outboxes[i] = outbox; entryKeys[i] = `${c}\u0000${id}`;
+  }
+  return [names, ids, outboxes, entryKeys];
+}
+
 /** Deletes every key of `keys` from `store`, without awaiting each request. */
 export function deleteAll(store, keys) {
   for (const key of keys) store.delete(key);

@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
-use super::super::row::{self, entry_key};
-use super::super::schema::{META, OUTBOX};
+use super::super::row;
+use super::super::schema::META;
 use super::{idb, read_records, write};
 use crate::store::js_store_error;
 
@@ -50,7 +50,7 @@ pub async fn update_if(
         .collect();
     if assume_absent {
         // Issued before the writes, so it answers for the rows as they were.
-        let check = JsFuture::from(absent_anywhere(tx, keys));
+        let check = JsFuture::from(absent_anywhere(tx, keys)?);
         let written = write(
             tx,
             device,
@@ -69,7 +69,7 @@ pub async fn update_if(
             Guarded::Redo
         });
     }
-    let read = read_records(tx, device, keys);
+    let read = read_records(tx, device, keys)?;
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
@@ -91,14 +91,11 @@ async fn holds(
 }
 
 /// `absent` (idb.js) of every key's row and outbox entry: no record at any of `keys`.
-fn absent_anywhere(tx: &IdbTransaction, keys: &[Key]) -> Promise {
-    let (names, ids) = (Array::new(), Array::new());
-    let outbox = JsValue::from_str(OUTBOX);
-    for (c, id) in keys {
-        names.push(&JsValue::from_str(c));
-        ids.push(&JsValue::from_str(id));
-        names.push(&outbox);
-        ids.push(&JsValue::from_str(&entry_key(c, id)));
-    }
-    absent(tx, &names, &ids)
+fn absent_anywhere(tx: &IdbTransaction, keys: &[Key]) -> Result<Promise> {
+    let [names, ids, outboxes, entry_keys] = super::key_lists(keys)?;
+    Ok(absent(
+        tx,
+        &names.concat(&outboxes),
+        &ids.concat(&entry_keys),
+    ))
 }

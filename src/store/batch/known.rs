@@ -94,7 +94,7 @@ async fn read_known(
         .filter(|(_, same)| !**same)
         .map(|((c, r), _)| (c.clone(), r.id.clone()))
         .collect();
-    let mut reread = read_records(tx, device, &changed).await?.into_iter();
+    let mut reread = read_records(tx, device, &changed)?.await?.into_iter();
     let mut records = Vec::with_capacity(known.len());
     for ((_, record), same) in known.iter().zip(unchanged) {
         let read = match same {
