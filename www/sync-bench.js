@@ -17,6 +17,8 @@ const records = Array.from({ length: N }, (_, i) => ({
   tags: ["alpha", "beta"], note: "the quick brown fox jumps over the lazy dog",
 }));
 const tag = Math.random().toString(36).slice(2);
+// The times in ms (raw, push, pull), for www/e2e/bench-sync.mjs's medians over several runs.
+let figures;
 // profile=1: each timed step runs inside console.profile (www/e2e/profile-sync.mjs reads them).
 const profiled = params.get("profile") === "1";
 async function step(title, work) {
@@ -76,6 +78,7 @@ async function main() {
     await db.close();
     await FerrySync.deleteDatabase(name);
   }
+  figures = { raw: rawMs, push, pull };
   const line = (what, ms) => `${what.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${Math.round(N / (ms / 1000)).toString().padStart(8)} records/s`;
   return [
     `sync benchmark, ${N} records, batchSize 1000, ids ${uuids ? "random UUID v4" : "in write order"}`,
@@ -87,5 +90,5 @@ async function main() {
   ].join("\n");
 }
 
-main().then((text) => { document.getElementById("out").textContent = text; window.benchResult = { text }; },
+main().then((text) => { document.getElementById("out").textContent = text; window.benchResult = { text, ...figures }; },
   (e) => { document.getElementById("out").textContent = String(e); window.benchResult = { error: String(e) }; });
