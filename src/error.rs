@@ -1,6 +1,7 @@
 //! The browser crate's error: bad input from the app, or a storage failure (core's
 //! [`StoreError`]). Each has a stable code that becomes the JS `error.code`.
 
+use ferrysync_core::error::Quoted;
 use ferrysync_core::StoreError;
 
 /// Why a ferrysync call failed.
@@ -17,11 +18,11 @@ pub enum Error {
     #[error("invalid query: {0}")]
     InvalidQuery(String),
     /// Opening needed a schema upgrade, but another tab keeps an older version open.
-    #[error("database {0:?} is blocked: another tab keeps an older version of it open")]
+    #[error("database {} is blocked: another tab keeps an older version of it open", Quoted(.0))]
     Blocked(String),
     /// The database was written by a newer ferrysync, whose storage layout this one does not
     /// know: opening it could miss pending changes, so it is left alone.
-    #[error("database {0:?} was written by a newer ferrysync (storage layout {1}, this one knows up to {2}); open it with that version")]
+    #[error("database {} was written by a newer ferrysync (storage layout {}, this one knows up to {}); open it with that version", Quoted(.0), .1, .2)]
     Newer(String, u64, u64),
     /// The local database failed.
     #[error(transparent)]

@@ -2,6 +2,7 @@
 //! changes. Each method converts, forwards to core's engine (through [`SyncDriver`]) and
 //! converts back.
 
+use ferrysync_core::error::Quoted;
 use std::rc::Rc;
 
 use ferrysync_core::engine::{Choice, Status};
@@ -177,7 +178,8 @@ fn choice_of(value: &JsValue) -> Result<Choice> {
             "local" => Ok(Choice::Local),
             "remote" => Ok(Choice::Remote),
             other => Err(ferrysync_core::Error::InvalidArgument(format!(
-                "resolution must be \"local\", \"remote\" or an object, not {other:?}"
+                "resolution must be \"local\", \"remote\" or an object, not {}",
+                Quoted(other)
             ))
             .into()),
         };

@@ -2,6 +2,7 @@
 //! types no Rust struct describes (a record is the app's own object).
 
 use ferrysync_core::engine::Config;
+use ferrysync_core::error::Quoted;
 use ferrysync_core::query::RangeSpec;
 use ferrysync_core::CollectionPolicy;
 use tsify::Tsify;
@@ -167,8 +168,13 @@ impl<V> Entries<V> {
 
 /// One of core's snake_case policy names, or an `INVALID_OPTIONS` error naming what was wrong.
 fn parse<T: serde::de::DeserializeOwned>(value: &str, what: &str, collection: &str) -> Result<T> {
-    serde_json::from_value(value.into())
-        .map_err(|_| Error::InvalidOptions(format!("unknown {what} {value:?} for {collection:?}")))
+    serde_json::from_value(value.into()).map_err(|_| {
+        Error::InvalidOptions(format!(
+            "unknown {what} {} for {}",
+            Quoted(value),
+            Quoted(collection)
+        ))
+    })
 }
 
 /// Options of `query`: an index (the id when absent), a range, a limit and a direction.

@@ -3,6 +3,7 @@
 //! returns it, so the hot paths never convert records to Rust values. Only the metadata (a few
 //! fields) crosses into Rust, and the data only when coalescing needs the changed fields.
 
+use ferrysync_core::error::Quoted;
 use std::collections::HashMap;
 
 use ferrysync_core::protocol::MAX_ID_LEN;
@@ -115,7 +116,9 @@ impl IndexedDb {
                 .is_some_and(|i| i.iter().any(|i| i == name))
             {
                 return Err(Error::InvalidQuery(format!(
-                    "{collection:?} has no index {name:?}"
+                    "{} has no index {}",
+                    Quoted(collection),
+                    Quoted(name)
                 )));
             }
         }

@@ -194,9 +194,12 @@ pub mod pending_form {
                 f.write_str("a pending change")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                Pending::from_short(text)
-                    .map(Some)
-                    .ok_or_else(|| E::custom(format!("not a pending change: {text:?}")))
+                Pending::from_short(text).map(Some).ok_or_else(|| {
+                    E::custom(format!(
+                        "not a pending change: {}",
+                        ferrysync_core::error::Quoted(text)
+                    ))
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 Pending::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)

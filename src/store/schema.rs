@@ -15,6 +15,7 @@
 //! Opening never deletes a store or an index: the wanted schema is compared with what is on
 //! disk, and only missing stores and indexes are created, in a `versionchange` at version + 1.
 
+use ferrysync_core::error::Quoted;
 use serde::ser::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DomStringList, IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
@@ -129,7 +130,8 @@ pub fn check(schema: &Schema) -> Result<()> {
     for (collection, indexes) in schema.iter() {
         if collection.is_empty() || collection.starts_with('_') {
             return Err(Error::InvalidOptions(format!(
-                "collection name {collection:?} must be non-empty and not start with '_'"
+                "collection name {} must be non-empty and not start with '_'",
+                Quoted(collection)
             )));
         }
         if let Some(bad) = indexes
@@ -137,7 +139,9 @@ pub fn check(schema: &Schema) -> Result<()> {
             .find(|i| i.is_empty() || *i == "id" || i.starts_with('_'))
         {
             return Err(Error::InvalidOptions(format!(
-                "index {bad:?} of {collection:?}: name a field other than id, not starting with '_'"
+                "index {} of {}: name a field other than id, not starting with '_'",
+                Quoted(bad),
+                Quoted(collection)
             )));
         }
     }

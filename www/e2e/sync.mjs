@@ -159,6 +159,27 @@ try {
     assert.equal(await heard, true);
     assert.equal(await count(tab2), 2);
   });
+
+  // The package is built without `Debug` formatting (scripts/build-pkg): its messages must still
+  // quote what was wrong.
+  await test("errors from the built package have a code and quote what was wrong", async () => {
+    const page = await open(await device(), await user(), "errors");
+    const errors = await page.evaluate(async () => {
+      const caught = async (call) => { try { await call(); return null; } catch (e) { return [e instanceof Error, e.code, e.message]; } };
+      return [
+        await caught(() => window.db.put("nope", { title: "x" })),
+        await caught(() => window.db.query("todos", { index: "priority", gte: "a" })),
+        await caught(() => window.db.resolveConflict("no-such-conflict", "local")),
+        await caught(() => window.db.discardRejected("no-such-change")),
+      ];
+    });
+    assert.deepEqual(errors.map(([isError, code]) => [isError, code]), [
+      [true, "UNKNOWN_COLLECTION"], [true, "INVALID_QUERY"], [true, "NOT_FOUND"], [true, "NOT_FOUND"]]);
+    assert.match(errors[0][2], /unknown collection "nope"/);
+    assert.match(errors[1][2], /"todos" has no index "priority"/);
+    assert.match(errors[2][2], /no such conflict: "no-such-conflict"/);
+    assert.match(errors[3][2], /no such rejected change: "no-such-change"/);
+  });
 } finally {
   for (const ctx of contexts) await ctx.close().catch(() => {});
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,20 @@
 //! The sync engine's error: a storage or transport failure, or a refused engine operation.
 
+use std::fmt;
+
 use crate::store::StoreError;
 use crate::transport::TransportError;
+
+/// A name or id as error messages quote it: in double quotes, escaped as in JSON. Messages
+/// quote with this instead of `{:?}` so that they read the same in the npm package, whose build
+/// leaves out `Debug` formatting (`-Zfmt-debug=none` in `scripts/build-pkg`).
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&serde_json::to_string(self.0).map_err(|_| fmt::Error)?)
+    }
+}
 
 /// Why an engine operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,7 +33,7 @@ pub enum Error {
     #[error("a sync cycle is already running")]
     Busy,
     /// No open conflict or rejected change has this id.
-    #[error("no such {kind}: {id:?}")]
+    #[error("no such {kind}: {}", Quoted(.id))]
     NotFound {
         /// `conflict` or `rejected change`.
         kind: &'static str,

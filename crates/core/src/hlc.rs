@@ -31,7 +31,10 @@ pub struct Hlc {
 
 /// Why a stamp string could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid hybrid logical clock stamp {0:?}: expected \"<millis:15>-<counter:6>-<device>\"")]
+#[error(
+    "invalid hybrid logical clock stamp {}: expected \"<millis:15>-<counter:6>-<device>\"",
+    crate::error::Quoted(.0)
+)]
 pub struct ParseHlcError(pub String);
 
 impl Hlc {

@@ -25,7 +25,7 @@ pub use memory::MemoryStore;
 #[non_exhaustive]
 pub enum StoreError {
     /// The collection is not part of the database's schema.
-    #[error("unknown collection {0:?}")]
+    #[error("unknown collection {}", crate::error::Quoted(.0))]
     UnknownCollection(String),
     /// The browser refused to store more data.
     #[error("storage quota exceeded: {0}")]
