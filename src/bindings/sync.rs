@@ -2,10 +2,10 @@
 //! changes. Each method converts, forwards to core's engine (through [`SyncDriver`]) and
 //! converts back.
 
-use ferrysync_core::error::Quoted;
 use std::rc::Rc;
 
 use ferrysync_core::engine::{Choice, Status};
+use ferrysync_core::error::Quoted;
 use js_sys::Function;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;

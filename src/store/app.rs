@@ -3,9 +3,9 @@
 //! returns it, so the hot paths never convert records to Rust values. Only the metadata (a few
 //! fields) crosses into Rust, and the data only when coalescing needs the changed fields.
 
-use ferrysync_core::error::Quoted;
 use std::collections::HashMap;
 
+use ferrysync_core::error::Quoted;
 use ferrysync_core::protocol::MAX_ID_LEN;
 use ferrysync_core::query::Range;
 use ferrysync_core::record::{changed_fields, Edit, LocalRecord, Pending, SyncMeta};

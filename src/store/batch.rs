@@ -127,14 +127,17 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
         .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))
 }
 
+/// A record as read inside a transaction (row and outbox entry joined), with whether it had a
+/// row and whether it had an entry.
+pub type Read = (Option<LocalRecord>, bool, bool);
+
 /// The records (row and outbox entry joined) at `keys`, read inside `tx`, with whether each
 /// had a row and an entry. The reads are issued now; the future joins their answers.
 fn read_records<'a>(
     tx: &IdbTransaction,
     device: &'a str,
     keys: &'a [Key],
-) -> Result<impl std::future::Future<Output = Result<Vec<(Option<LocalRecord>, bool, bool)>>> + 'a>
-{
+) -> Result<impl std::future::Future<Output = Result<Vec<Read>>> + 'a> {
     let [names, ids, outboxes, entry_keys] = key_lists(keys)?;
     let rows = read_arrays::<StoredRow>(tx, &names, &ids, true);
     let entries = read_arrays::<Entry>(tx, &outboxes, &entry_keys, true);
@@ -168,7 +171,7 @@ fn write(
     tx: &IdbTransaction,
     device: &str,
     keys: &[Key],
-    read: Vec<(Option<LocalRecord>, bool, bool)>,
+    read: Vec<Read>,
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {

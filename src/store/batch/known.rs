@@ -14,7 +14,7 @@ use web_sys::IdbTransaction;
 
 use super::super::row::{self, entry_key, Entry};
 use super::super::schema::{OUTBOX, OUTBOX_ORDER, ROW_ORDER};
-use super::{decode, read_records, write};
+use super::{decode, read_records, write, Read};
 use crate::store::js_store_error;
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
@@ -85,7 +85,7 @@ async fn read_known(
     tx: &IdbTransaction,
     device: &str,
     known: &[(String, LocalRecord)],
-) -> Result<Vec<(Option<LocalRecord>, bool, bool)>> {
+) -> Result<Vec<Read>> {
     let current = span_state(tx, device, known)?.await?;
     let unchanged = unchanged(known, &current);
     let changed: Vec<Key> = known
@@ -109,7 +109,7 @@ async fn read_known(
 }
 
 /// An unchanged record as read: a live one has a row and no entry, a tombstone only an entry.
-fn assumed(record: &LocalRecord) -> (Option<LocalRecord>, bool, bool) {
+fn assumed(record: &LocalRecord) -> Read {
     (Some(record.clone()), !record.deleted, record.deleted)
 }
 
