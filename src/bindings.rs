@@ -39,8 +39,10 @@ impl FerrySync {
 
     /// Deletes a database by name (it must not be open).
     #[wasm_bindgen(js_name = deleteDatabase)]
-    pub async fn delete_database(name: String) -> Result<(), JsValue> {
-        Ok(IndexedDb::delete(&name).await?)
+    pub async fn delete_database(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<(), JsValue> {
+        Ok(IndexedDb::delete(&text(&name, "name")?).await?)
     }
 
     /// This device's stable id.
@@ -54,10 +56,11 @@ impl FerrySync {
     #[wasm_bindgen(unchecked_return_type = "StoredRecord")]
     pub async fn put(
         &self,
-        collection: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RecordInput")] record: JsValue,
     ) -> Result<JsValue, JsValue> {
         let inner = self.inner.clone();
+        let collection = text(&collection, "collection")?;
         let (id, row, fresh) = prepare(&record)?;
         let written = inner
             .write(&collection, vec![(id, Some(row), fresh)])
@@ -73,10 +76,11 @@ impl FerrySync {
     #[wasm_bindgen(js_name = bulkPut, unchecked_return_type = "StoredRecord[]")]
     pub async fn bulk_put(
         &self,
-        collection: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RecordInput[]")] records: Array,
     ) -> Result<Array, JsValue> {
         let inner = self.inner.clone();
+        let collection = text(&collection, "collection")?;
         let rows = records
             .iter()
             .map(|r| prepare(&r).map(|(id, row, fresh)| (id, Some(row), fresh)))
@@ -87,8 +91,13 @@ impl FerrySync {
 
     /// Reads a record, or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "StoredRecord | undefined")]
-    pub async fn get(&self, collection: String, id: String) -> Result<JsValue, JsValue> {
+    pub async fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let inner = self.inner.clone();
+        let (collection, id) = (text(&collection, "collection")?, text(&id, "id")?);
         inner.check_open()?;
         Ok(inner
             .store
@@ -98,9 +107,14 @@ impl FerrySync {
     }
 
     /// Deletes a record (a tombstone until the server has it); no-op when it does not exist.
-    pub async fn delete(&self, collection: String, id: String) -> Result<(), JsValue> {
+    pub async fn delete(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<(), JsValue> {
         let inner = self.inner.clone();
-        let id = check_id(&id.into())?;
+        let collection = text(&collection, "collection")?;
+        let id = check_id(&id)?;
         inner
             .write(&collection, vec![(id, None::<Object>, false)])
             .await?;
@@ -111,10 +125,11 @@ impl FerrySync {
     #[wasm_bindgen(unchecked_return_type = "StoredRecord[]")]
     pub async fn query(
         &self,
-        collection: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
         options: Ts<QueryOptions>,
     ) -> Result<Array, JsValue> {
         let inner = self.inner.clone();
+        let collection = text(&collection, "collection")?;
         inner.check_open()?;
         let q = QueryOptions::from_js(&options.into())?;
         let range = q
@@ -130,8 +145,12 @@ impl FerrySync {
 
     /// Every record of a collection, by id.
     #[wasm_bindgen(unchecked_return_type = "StoredRecord[]")]
-    pub async fn all(&self, collection: String) -> Result<Array, JsValue> {
+    pub async fn all(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
+    ) -> Result<Array, JsValue> {
         let inner = self.inner.clone();
+        let collection = text(&collection, "collection")?;
         inner.check_open()?;
         let range = ferrysync_core::query::Range::All;
         Ok(inner
@@ -141,8 +160,12 @@ impl FerrySync {
     }
 
     /// Number of records in a collection.
-    pub async fn count(&self, collection: String) -> Result<u32, JsValue> {
+    pub async fn count(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
+    ) -> Result<u32, JsValue> {
         let inner = self.inner.clone();
+        let collection = text(&collection, "collection")?;
         inner.check_open()?;
         Ok(inner.store.count(&collection).await?)
     }
@@ -160,10 +183,11 @@ impl FerrySync {
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
-        collection: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] collection: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(changes: ChangeEvent[]) => void")]
         callback: Function,
     ) -> Result<JsValue, JsValue> {
+        let collection = text(&collection, "collection")?;
         let id = self.inner.subscribe(&collection, callback)?;
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let off = Closure::<dyn FnMut()>::new(move || {
@@ -181,4 +205,14 @@ impl FerrySync {
         self.inner.store.close();
         Ok(())
     }
+}
+
+/// A method's string argument (a collection name, an id), or an `INVALID_ARGUMENT` error naming
+/// it. The methods take these as `JsValue`s: wasm-bindgen's conversion of a `String` parameter
+/// does not check the type, and a number passed there reached the allocator with a bad length (a
+/// "memory access out of bounds" trap, the wasm heap possibly corrupted).
+pub(crate) fn text(value: &JsValue, name: &str) -> Result<String, Error> {
+    value
+        .as_string()
+        .ok_or_else(|| Error::InvalidArgument(format!("{name} must be a string")))
 }

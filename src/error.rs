@@ -17,6 +17,9 @@ pub enum Error {
     /// Query options were malformed or contradictory, or named an index that does not exist.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A method's argument had the wrong type (a collection name or an id that is not a string).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// Opening needed a schema upgrade, but another tab keeps an older version open.
     #[error("database {} is blocked: another tab keeps an older version of it open", Quoted(.0))]
     Blocked(String),
@@ -51,6 +54,7 @@ impl Error {
             Self::InvalidOptions(_) => "INVALID_OPTIONS",
             Self::InvalidRecord(_) => "INVALID_RECORD",
             Self::InvalidQuery(_) => "INVALID_QUERY",
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
             Self::Blocked(_) => "DB_BLOCKED",
             Self::Newer(..) => "DB_NEWER",
             Self::Store(e) => e.code(),

@@ -344,6 +344,30 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         try { await db.put("nope", {}); } catch (e) {
           if (!(e instanceof Error) || !/unknown collection "nope"/.test(e.message)) throw new Error("message: " + e.message);
         }
+        // Collection names and ids that are not strings (a number there used to reach the wasm
+        // allocator with a bad length: a "memory access out of bounds" trap).
+        for (const bad of [5, null, undefined, { id: "a" }]) {
+          const what = (call) => `${call} with ${JSON.stringify(bad) ?? "undefined"}`;
+          eq(await code(db.get("customers", bad)), "INVALID_ARGUMENT", what("get id"));
+          eq(await code(db.get(bad, "a")), "INVALID_ARGUMENT", what("get collection"));
+          eq(await code(db.put(bad, { name: "x" })), "INVALID_ARGUMENT", what("put"));
+          eq(await code(db.bulkPut(bad, [{ name: "x" }])), "INVALID_ARGUMENT", what("bulkPut"));
+          eq(await code(db.delete(bad, "a")), "INVALID_ARGUMENT", what("delete collection"));
+          eq(await code(db.delete("customers", bad)), "INVALID_RECORD", what("delete id"));
+          eq(await code(db.query(bad, {})), "INVALID_ARGUMENT", what("query"));
+          eq(await code(db.all(bad)), "INVALID_ARGUMENT", what("all"));
+          eq(await code(db.count(bad)), "INVALID_ARGUMENT", what("count"));
+          eq(await code(db.resolveConflict(bad, "local")), "INVALID_ARGUMENT", what("resolveConflict"));
+          eq(await code(db.discardRejected(bad)), "INVALID_ARGUMENT", what("discardRejected"));
+          eq(await code(FerrySync.deleteDatabase(bad)), "INVALID_ARGUMENT", what("deleteDatabase"));
+          eq(await code((async () => db.subscribe(bad, () => {}))()), "INVALID_ARGUMENT", what("subscribe"));
+        }
+        try { await db.get(5, "a"); } catch (e) {
+          if (e.message !== "invalid argument: collection must be a string") throw new Error("message: " + e.message);
+        }
+        await db.put("customers", { id: "after", name: "still whole" });
+        eq((await db.get("customers", "after")).name, "still whole", "the database after bad arguments");
+        eq(await db.count("customers"), 1, "one record");
         await db.close();
         for (const call of [db.put("customers", {}), db.get("customers", "a"), db.all("customers"), db.count("customers"), db.pending()])
           eq(await code(call), "CLOSED", "after close");

@@ -133,10 +133,11 @@ impl FerrySync {
     #[wasm_bindgen(js_name = resolveConflict, unchecked_return_type = "StoredRecord | undefined")]
     pub async fn resolve_conflict(
         &self,
-        id: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "\"local\" | \"remote\" | Record<string, unknown>")]
         choice: JsValue,
     ) -> Result<JsValue, JsValue> {
+        let id = super::text(&id, "id")?;
         let driver = driver(&self.inner)?;
         let choice = choice_of(&choice)?;
         let record = driver
@@ -160,7 +161,11 @@ impl FerrySync {
 
     /// Drops the refused change `id` (the record returns to the server's version).
     #[wasm_bindgen(js_name = discardRejected)]
-    pub async fn discard_rejected(&self, id: String) -> Result<(), JsValue> {
+    pub async fn discard_rejected(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<(), JsValue> {
+        let id = super::text(&id, "id")?;
         let driver = driver(&self.inner)?;
         driver
             .engine

@@ -171,14 +171,18 @@ try {
         await caught(() => window.db.query("todos", { index: "priority", gte: "a" })),
         await caught(() => window.db.resolveConflict("no-such-conflict", "local")),
         await caught(() => window.db.discardRejected("no-such-change")),
+        // Not a string: the built package's glue must not pass it on as one.
+        await caught(() => window.db.get("todos", 5)),
       ];
     });
     assert.deepEqual(errors.map(([isError, code]) => [isError, code]), [
-      [true, "UNKNOWN_COLLECTION"], [true, "INVALID_QUERY"], [true, "NOT_FOUND"], [true, "NOT_FOUND"]]);
+      [true, "UNKNOWN_COLLECTION"], [true, "INVALID_QUERY"], [true, "NOT_FOUND"], [true, "NOT_FOUND"],
+      [true, "INVALID_ARGUMENT"]]);
     assert.match(errors[0][2], /unknown collection "nope"/);
     assert.match(errors[1][2], /"todos" has no index "priority"/);
     assert.match(errors[2][2], /no such conflict: "no-such-conflict"/);
     assert.match(errors[3][2], /no such rejected change: "no-such-change"/);
+    assert.equal(errors[4][2], "invalid argument: id must be a string");
   });
 } finally {
   for (const ctx of contexts) await ctx.close().catch(() => {});
