@@ -79,7 +79,7 @@ async fn class() -> JsValue {
     db.close().await.unwrap();
     let db: JsValue = db.into();
     let class = js_sys::Reflect::get(&db, &"constructor".into()).unwrap();
-    FerrySync::delete_database(name).await.unwrap();
+    FerrySync::delete_database(name.into()).await.unwrap();
     class
 }
 
