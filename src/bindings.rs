@@ -81,6 +81,12 @@ impl FerrySync {
     ) -> Result<Array, JsValue> {
         let inner = self.inner.clone();
         let collection = text(&collection, "collection")?;
+        // Typed `Array`, but wasm-bindgen does not check: anything else would write nothing.
+        if !Array::is_array(&records) {
+            return Err(
+                Error::InvalidRecord("bulkPut takes an array of records".to_owned()).into(),
+            );
+        }
         let rows = records
             .iter()
             .map(|r| prepare(&r).map(|(id, row, fresh)| (id, Some(row), fresh)))
@@ -188,6 +194,11 @@ impl FerrySync {
         callback: Function,
     ) -> Result<JsValue, JsValue> {
         let collection = text(&collection, "collection")?;
+        // Typed `Function`, but wasm-bindgen does not check: anything else would fail at each
+        // change instead of here.
+        if !callback.is_function() {
+            return Err(Error::InvalidArgument("callback must be a function".to_owned()).into());
+        }
         let id = self.inner.subscribe(&collection, callback)?;
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let off = Closure::<dyn FnMut()>::new(move || {

@@ -362,6 +362,10 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
           eq(await code(FerrySync.deleteDatabase(bad)), "INVALID_ARGUMENT", what("deleteDatabase"));
           eq(await code((async () => db.subscribe(bad, () => {}))()), "INVALID_ARGUMENT", what("subscribe"));
         }
+        for (const bad of [5, "ab", { length: 1, 0: { name: "x" } }])
+          eq(await code(db.bulkPut("customers", bad)), "INVALID_RECORD", `bulkPut of ${JSON.stringify(bad)}`);
+        for (const bad of [5, null, "f"])
+          eq(await code((async () => db.subscribe("customers", bad))()), "INVALID_ARGUMENT", `subscribe with ${bad}`);
         try { await db.get(5, "a"); } catch (e) {
           if (e.message !== "invalid argument: collection must be a string") throw new Error("message: " + e.message);
         }
