@@ -340,6 +340,9 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         eq(await code(FerrySync.open({ name: "x" })), "INVALID_OPTIONS", "missing collections");
         eq(await code(FerrySync.open({ name: "x", collections: { a: { indexes: "n" } } })), "INVALID_OPTIONS", "indexes not an array");
         eq(await code(FerrySync.open({ name: "x", collections: {}, batchSize: "5" })), "INVALID_OPTIONS", "batchSize not a number");
+        for (const batchSize of [0, 1001, 5000])
+          eq(await code(FerrySync.open({ name: "x", collections: {}, batchSize })), "INVALID_OPTIONS", `batchSize ${batchSize}`);
+        eq(await code(FerrySync.open({ name: "x", collections: {}, getToken: "t" })), "INVALID_OPTIONS", "getToken not a function");
         eq(await code(FerrySync.open({ name: "x", collections: { _outbox: {} } })), "INVALID_OPTIONS", "reserved name");
         try { await db.put("nope", {}); } catch (e) {
           if (!(e instanceof Error) || !/unknown collection "nope"/.test(e.message)) throw new Error("message: " + e.message);
@@ -364,8 +367,10 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         }
         for (const bad of [5, "ab", { length: 1, 0: { name: "x" } }])
           eq(await code(db.bulkPut("customers", bad)), "INVALID_RECORD", `bulkPut of ${JSON.stringify(bad)}`);
-        for (const bad of [5, null, "f"])
+        for (const bad of [5, null, "f"]) {
           eq(await code((async () => db.subscribe("customers", bad))()), "INVALID_ARGUMENT", `subscribe with ${bad}`);
+          eq(await code((async () => db.onStatus(bad))()), "INVALID_ARGUMENT", `onStatus with ${bad}`);
+        }
         try { await db.get(5, "a"); } catch (e) {
           if (e.message !== "invalid argument: collection must be a string") throw new Error("message: " + e.message);
         }

@@ -1,7 +1,7 @@
 //! The shapes that cross the JS boundary, with generated TypeScript (`tsify`), plus the record
 //! types no Rust struct describes (a record is the app's own object).
 
-use ferrysync_core::engine::Config;
+use ferrysync_core::engine::{Config, MAX_BATCH_SIZE};
 use ferrysync_core::error::Quoted;
 use ferrysync_core::query::RangeSpec;
 use ferrysync_core::CollectionPolicy;
@@ -61,7 +61,8 @@ pub struct OpenOptions {
     /// Interval between automatic cycles, in ms (default 300000).
     #[tsify(optional)]
     pub sync_interval_ms: Option<u32>,
-    /// Changes per push request and records per pull page, at most 1000 (default 500).
+    /// Changes per push request and records per pull page, 1 to 1000 (default 500; anything else
+    /// is an `INVALID_OPTIONS` error).
     #[tsify(optional)]
     pub batch_size: Option<u32>,
 }
@@ -113,10 +114,26 @@ impl OpenOptions {
             server_url: f.string("serverUrl")?,
             collections: Entries(collections),
             token: f.string("token")?,
-            get_token: f.get("getToken").unwrap_or_default(),
+            get_token: f
+                .get("getToken")
+                .map(|g| match g.is_function() {
+                    true => Ok(g),
+                    false => Err(f.wrong("getToken", "a function")),
+                })
+                .transpose()?
+                .unwrap_or_default(),
             auto_sync: f.bool("autoSync")?,
             sync_interval_ms: f.u32("syncIntervalMs")?,
-            batch_size: f.u32("batchSize")?,
+            batch_size: f
+                .u32("batchSize")?
+                .map(|n| match (1..=MAX_BATCH_SIZE as u32).contains(&n) {
+                    true => Ok(n),
+                    false => Err(f.wrong(
+                        "batchSize",
+                        &format!("an integer from 1 to {MAX_BATCH_SIZE}"),
+                    )),
+                })
+                .transpose()?,
         })
     }
 
