@@ -194,12 +194,7 @@ impl FerrySync {
         callback: Function,
     ) -> Result<JsValue, JsValue> {
         let collection = text(&collection, "collection")?;
-        // Typed `Function`, but wasm-bindgen does not check: anything else would fail at each
-        // change instead of here.
-        if !callback.is_function() {
-            return Err(Error::InvalidArgument("callback must be a function".to_owned()).into());
-        }
-        let id = self.inner.subscribe(&collection, callback)?;
+        let id = self.inner.subscribe(&collection, checked(callback)?)?;
         let weak: Weak<Inner> = Rc::downgrade(&self.inner);
         let off = Closure::<dyn FnMut()>::new(move || {
             if let Some(inner) = weak.upgrade() {
@@ -226,4 +221,15 @@ pub(crate) fn text(value: &JsValue, name: &str) -> Result<String, Error> {
     value
         .as_string()
         .ok_or_else(|| Error::InvalidArgument(format!("{name} must be a string")))
+}
+
+/// A callback argument, or an `INVALID_ARGUMENT` error: wasm-bindgen does not check that a
+/// `Function` parameter is one, and anything else would fail only when it is called.
+pub(crate) fn checked(callback: Function) -> Result<Function, Error> {
+    match callback.is_function() {
+        true => Ok(callback),
+        false => Err(Error::InvalidArgument(
+            "callback must be a function".to_owned(),
+        )),
+    }
 }

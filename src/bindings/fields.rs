@@ -53,6 +53,16 @@ impl<'a> Fields<'a> {
         value.ok_or_else(|| self.wrong(name, what))
     }
 
+    /// A function field.
+    pub(crate) fn function(&self, name: &str) -> Result<Option<JsValue>> {
+        self.get(name)
+            .map(|v| match v.is_function() {
+                true => Ok(v),
+                false => Err(self.wrong(name, "a function")),
+            })
+            .transpose()
+    }
+
     /// A string field.
     pub(crate) fn string(&self, name: &str) -> Result<Option<String>> {
         self.get(name)

@@ -108,10 +108,7 @@ impl FerrySync {
         #[wasm_bindgen(unchecked_param_type = "(status: SyncStatusInfo) => void")]
         callback: Function,
     ) -> Result<JsValue, JsValue> {
-        // Typed `Function`, but wasm-bindgen does not check.
-        if !callback.is_function() {
-            return Err(Error::InvalidArgument("callback must be a function".to_owned()).into());
-        }
+        let callback = super::checked(callback)?;
         let driver = driver(&self.inner)?;
         let handle = driver.engine.on_status(Rc::new(move |status: &Status| {
             let _ = callback.call1(&JsValue::NULL, &status_js(status));

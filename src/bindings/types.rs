@@ -114,14 +114,7 @@ impl OpenOptions {
             server_url: f.string("serverUrl")?,
             collections: Entries(collections),
             token: f.string("token")?,
-            get_token: f
-                .get("getToken")
-                .map(|g| match g.is_function() {
-                    true => Ok(g),
-                    false => Err(f.wrong("getToken", "a function")),
-                })
-                .transpose()?
-                .unwrap_or_default(),
+            get_token: f.function("getToken")?.unwrap_or_default(),
             auto_sync: f.bool("autoSync")?,
             sync_interval_ms: f.u32("syncIntervalMs")?,
             batch_size: f
