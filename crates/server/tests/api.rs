@@ -72,3 +72,11 @@ backend_tests! {
     own_writes::interleaved_writes_page_exactly_the_other_devices_records,
     own_writes::what_the_server_wrote_differently_still_reaches_the_writer,
 }
+
+/// SQLite only: PostgreSQL has no such log to copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_reach_the_database_file_in_the_background() {
+    let backend = api::common::Backend::sqlite();
+    api::durability::writes_reach_the_database_file_in_the_background(backend.clone()).await;
+    backend.cleanup().await;
+}

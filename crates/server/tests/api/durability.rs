@@ -131,3 +131,36 @@ pub(crate) async fn graceful_shutdown_finishes_requests_in_flight(backend: Backe
     assert_eq!(records.len(), 4000, "everything acknowledged is kept");
     again.stop().await;
 }
+
+/// A write's log pages are copied into the database file in the background soon
+/// after it commits, not left in the write-ahead log until a commit crosses SQLite's own
+/// threshold (which is raised so that no request pays for a checkpoint; see `store/sqlite.rs`).
+pub(crate) async fn writes_reach_the_database_file_in_the_background(backend: Backend) {
+    let Backend::Sqlite(path) = &backend else {
+        panic!("a SQLite test");
+    };
+    let server = backend.start().await;
+    let s = server.register("alice").await;
+    // Registering wrote too: let its checkpoint pass before measuring the file.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let size = || std::fs::metadata(path.as_path()).map_or(0, |m| m.len());
+    let before = size();
+    let note = "x".repeat(200);
+    let items: Vec<Value> = (0..500)
+        .map(|i| change(&format!("r{i}"), &format!("c{i}"), None, 1, "d", json!({ "note": note })))
+        .collect();
+    let body = json!({"deviceId": "d", "changes": {"n": items}});
+    let (status, _) = server.post("/api/sync/push", Some(&s.token), &body).await;
+    assert_eq!(status, StatusCode::OK);
+    // 500 records of 200+ bytes: at least 100 KB more in the file once checkpointed.
+    let mut grown = 0;
+    for _ in 0..50 {
+        grown = size().saturating_sub(before);
+        if grown >= 100_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(grown >= 100_000, "the database file grew by {grown} bytes in 5 s");
+    server.stop().await;
+}
