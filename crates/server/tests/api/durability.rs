@@ -147,7 +147,16 @@ pub(crate) async fn writes_reach_the_database_file_in_the_background(backend: Ba
     let before = size();
     let note = "x".repeat(200);
     let items: Vec<Value> = (0..500)
-        .map(|i| change(&format!("r{i}"), &format!("c{i}"), None, 1, "d", json!({ "note": note })))
+        .map(|i| {
+            change(
+                &format!("r{i}"),
+                &format!("c{i}"),
+                None,
+                1,
+                "d",
+                json!({ "note": note }),
+            )
+        })
         .collect();
     let body = json!({"deviceId": "d", "changes": {"n": items}});
     let (status, _) = server.post("/api/sync/push", Some(&s.token), &body).await;
@@ -161,6 +170,9 @@ pub(crate) async fn writes_reach_the_database_file_in_the_background(backend: Ba
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(grown >= 100_000, "the database file grew by {grown} bytes in 5 s");
+    assert!(
+        grown >= 100_000,
+        "the database file grew by {grown} bytes in 5 s"
+    );
     server.stop().await;
 }
