@@ -3,6 +3,9 @@
 // strategy (conflict strategy of `todos`).
 import init, { FerrySync } from "./pkg/ferrysync.js";
 
+// The service worker keeps the app shell, so the demo opens offline too (www/sw.js).
+navigator.serviceWorker?.register("./sw.js").catch((err) => console.warn("no offline shell:", err.message));
+
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
