@@ -65,9 +65,41 @@ impl PartialOrd for Hlc {
     }
 }
 
+impl Hlc {
+    /// The stamp's wire form, `"<millis:15>-<counter:6>-<device>"`.
+    fn text(&self) -> String {
+        let mut text = String::with_capacity(23 + self.device.len());
+        push_padded(&mut text, self.millis, 15);
+        text.push('-');
+        push_padded(&mut text, u64::from(self.counter), 6);
+        text.push('-');
+        text.push_str(&self.device);
+        text
+    }
+}
+
+/// Appends `n` in decimal, with leading zeros up to `width` digits (as `{:0width$}`).
+fn push_padded(text: &mut String, mut n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    const ZEROS: &str = "00000000000000000000";
+    let len = digits.len() - start;
+    text.push_str(ZEROS.get(..width.saturating_sub(len)).unwrap_or(ZEROS));
+    // Only ASCII digits were written.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+}
+
 impl fmt::Display for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:015}-{:06}-{}", self.millis, self.counter, self.device)
+        f.write_str(&self.text())
     }
 }
 
@@ -99,7 +131,9 @@ impl FromStr for Hlc {
 
 impl Serialize for Hlc {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // One string: `collect_str` has serde_json escape each piece `Display` writes, down to
+        // each padding zero, which was ~4 % of a push's instructions on the server.
+        serializer.serialize_str(&self.text())
     }
 }
 
@@ -232,6 +266,18 @@ mod tests {
             let b = Hlc::new(b.0, b.1, b.2);
             prop_assert_eq!(a.to_string().parse::<Hlc>().unwrap(), a.clone());
             prop_assert_eq!(a.cmp(&b), a.to_string().cmp(&b.to_string()));
+        }
+
+        #[test]
+        fn text_is_the_zero_padded_format(
+            millis in prop_oneof![0u64..2_000_000_000_000, any::<u64>()],
+            counter in any::<u32>(),
+            device in "[a-z0-9-]{0,12}",
+        ) {
+            let stamp = Hlc::new(millis, counter, device.clone());
+            let expected = format!("{millis:015}-{counter:06}-{device}");
+            prop_assert_eq!(stamp.to_string(), expected.clone());
+            prop_assert_eq!(serde_json::to_string(&stamp).unwrap(), format!("\"{expected}\""));
         }
 
         #[test]

@@ -14,6 +14,10 @@ use ferrysync_server::{serve, store, AppState, Config};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+/// The server binary's allocator (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone)]
 struct Options {
     devices: usize,

@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use ferrysync_server::{serve, shutdown_signal, store, AppState, Config};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a push allocates per change and per field (parsed JSON,
+/// result rows, statement arguments), and glibc's allocator spent a quarter of the server's
+/// instructions on it (BENCHMARKS.md, "Server load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args().skip(1), |var| std::env::var(var).ok()) {
