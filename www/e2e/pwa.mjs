@@ -32,6 +32,7 @@ async function start() {
 }
 
 async function stop(server) {
+  if (server.exitCode !== null || server.signalCode !== null) return;
   const exited = new Promise((ok) => server.once("exit", ok));
   server.kill();
   await exited;
@@ -63,7 +64,8 @@ try {
   // The first visit installs the worker, which caches the shell and takes the page over.
   await until(page, () => navigator.serviceWorker.controller !== null);
   await page.evaluate(() => window.db.put("todos", { id: "online", title: "written online" }));
-  await until(page, () => window.db.status().pending === 0);
+  // The record itself, not `status().pending`, which is recounted a moment after a write.
+  await until(page, async () => (await window.db.get("todos", "online"))._sync.status === "SYNCED");
 
   // No server at all, and the browser told it is offline.
   await stop(server);
