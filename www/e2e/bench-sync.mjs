@@ -7,17 +7,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { register } from "./common.mjs";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
-// A fresh user per run, so each fresh device pulls exactly that run's records.
-async function register() {
-  const res = await fetch(`${base}/api/auth/register`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "bench" + Math.random().toString(36).slice(2), password: "correct horse" }),
-  });
-  return (await res.json()).token;
-}
 const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-sync-bench-"));
@@ -32,7 +25,8 @@ try {
   const ratios = new Map(kinds.map((ids) => [ids, { push: [], pull: [] }]));
   for (let run = 0; run < runs; run++) {
     for (const ids of kinds) {
-      const token = await register();
+      // A fresh user per run, so each fresh device pulls exactly that run's records.
+      const token = await register(base, "bench");
       await page.goto(`${base}/sync-bench.html?token=${token}&n=${process.env.BENCH_N || 10000}&ids=${ids}`);
       const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
       console.log(result.text ?? result.error);

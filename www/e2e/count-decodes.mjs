@@ -7,14 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { register } from "./common.mjs";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
-const res = await fetch(`${base}/api/auth/register`, {
-  method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ username: "decodes" + Math.random().toString(36).slice(2), password: "correct horse" }),
-});
-const { token } = await res.json();
+const token = await register(base, "decodes");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pw-decodes-"));
 const ctx = await chromium.launchPersistentContext(dir, { executablePath: "/usr/bin/chromium", headless: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });

@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { register } from "./common.mjs";
 
 const bin = process.env.FERRYSYNC_SERVER_BIN
   || path.join(process.env.CARGO_TARGET_DIR || "target", "server", "ferrysync-server");
@@ -53,10 +54,7 @@ const ctx = await chromium.launchPersistentContext(dir, { executablePath: "/usr/
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"] });
 let failed = false;
 try {
-  const res = await fetch(`${base}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "pwa", password: "correct horse" }) });
-  assert.equal(res.status, 201);
-  const { token } = await res.json();
+  const token = await register(base, "pwa");
   const page = ctx.pages()[0] ?? await ctx.newPage();
   page.on("pageerror", (e) => console.error("page error:", e));
   await page.goto(`${base}/?token=${token}&db=pwa&interval=1500`);

@@ -3,13 +3,10 @@
 // back as another device in pages of 1,000, and prints each request's time. No browser: it
 // shows the server's own cost per request, and is what BENCHMARKS.md runs the server under
 // `valgrind --tool=callgrind` with.
+import { register } from "./common.mjs";
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server");
-const res = await fetch(`${base}/api/auth/register`, {
-  method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ username: "roundtrips" + Math.random().toString(36).slice(2), password: "correct horse" }),
-});
-const { token } = await res.json();
+const token = await register(base, "roundtrips");
 const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
 const device = "roundtrips-" + Math.random().toString(36).slice(2);
 async function post(path, body) {

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { register } from "./common.mjs";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
@@ -23,15 +24,7 @@ async function device() {
   return ctx;
 }
 
-async function user() {
-  const username = "e2e" + Math.random().toString(36).slice(2);
-  const res = await fetch(`${base}/api/auth/register`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: "correct horse" }),
-  });
-  assert.equal(res.status, 201);
-  return (await res.json()).token;
-}
+const user = () => register(base, "e2e");
 
 /** Opens the demo in a (new) tab of `ctx`; counts the tab's sync requests in `page.requests`. */
 async function open(ctx, token, db, { fresh = false } = {}) {

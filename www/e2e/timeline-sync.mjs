@@ -8,15 +8,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { register } from "./common.mjs";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server serving www/");
 const step = process.env.STEP || "pull";
-const res = await fetch(`${base}/api/auth/register`, {
-  method: "POST", headers: { "content-type": "application/json" },
-  body: JSON.stringify({ username: "timeline" + Math.random().toString(36).slice(2), password: "correct horse" }),
-});
-const { token } = await res.json();
+const token = await register(base, "timeline");
 // Before the page's own scripts: every transaction, its puts and its commit call, timed.
 function record() {
   window.__tx = [];

@@ -32,9 +32,9 @@ const CHECKPOINT_DELAY: Duration = Duration::from_millis(50);
 ///
 /// SQLite's own automatic checkpoint runs inside the commit that grows the log past 1,000
 /// pages, and so inside the request that made it: with `synchronous=NORMAL` that is the one
-/// commit that waits for the disk (a sync of the log and of the database file). Large pushes
-/// crossed it every second request or so, which made their times vary two- to fourfold on the
-/// same data (BENCHMARKS.md, "Server load"). A `PASSIVE` checkpoint here does the same work
+/// commit that waits for the disk (a sync of the log and of the database file). 1,000-record
+/// pushes crossed it about every third request, and those took about twice as long
+/// (BENCHMARKS.md, "Server load", 2026-12-07). A `PASSIVE` checkpoint here does the same work
 /// beside the requests: it neither waits for nor blocks readers and the writer. Ends when the
 /// store is dropped.
 async fn checkpoints(pool: SqlitePool, mut written: mpsc::Receiver<()>) {

@@ -158,9 +158,7 @@ pub(crate) async fn writes_reach_the_database_file_in_the_background(backend: Ba
             )
         })
         .collect();
-    let body = json!({"deviceId": "d", "changes": {"n": items}});
-    let (status, _) = server.post("/api/sync/push", Some(&s.token), &body).await;
-    assert_eq!(status, StatusCode::OK);
+    server.push(&s, "d", json!({ "n": items }), json!({})).await;
     // 500 records of 200+ bytes: at least 100 KB more in the file once checkpointed.
     let mut grown = 0;
     for _ in 0..50 {
