@@ -121,11 +121,11 @@ impl Inner {
                 edit,
             })
             .collect();
-        let written = self.store.write(collection, writes, clock).await?;
+        let (written, left) = self.store.write(collection, writes, clock).await?;
         self.notify(collection, &written);
         let sync = self.sync.borrow().clone();
         if let Some(sync) = sync {
-            sync.local_write();
+            sync.local_write(left);
         }
         Ok(written)
     }

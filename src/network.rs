@@ -18,6 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use ferrysync_core::engine::{Engine, RecordEvent, Status, SyncReport};
+use ferrysync_core::record::SyncStatus;
 use ferrysync_core::Retry;
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
@@ -126,8 +127,10 @@ impl SyncDriver {
         }
     }
 
-    /// Called after every local write of this tab.
-    pub(crate) fn local_write(self: &Rc<Self>) {
+    /// Called after every local write of this tab, with the statuses the written records left
+    /// (counted into the status at once; the recount after a burst checks it against the store).
+    pub(crate) fn local_write(self: &Rc<Self>, left: Vec<SyncStatus>) {
+        self.engine.edited(&left);
         self.refresh_soon();
         self.post(&Message::Changed);
         if self.leader.get() {

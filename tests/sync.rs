@@ -226,6 +226,53 @@ async fn a_rejected_change_does_not_block_the_others_and_is_not_pending() {
 }
 
 #[wasm_bindgen_test]
+async fn status_counts_are_true_when_a_write_returns() {
+    js(r#"
+  const token = await user();
+  const a = await open({ todos: {} }, { token });
+  const heard = [];
+  const off = a.onStatus((s) => heard.push([s.pending, s.rejected]));
+  await a.put("todos", { id: "t1", v: 1 });
+  eq(a.status().pending, 1, "a new record, as put returns");
+  eq(heard.at(-1), [1, 0], "onStatus heard it");
+  await a.bulkPut("todos", [{ id: "t2" }, { id: "t3" }, { id: "t1", v: 2 }]);
+  eq(a.status().pending, 3, "an edit of a pending record is the same pending change");
+  await a.delete("todos", "t3");
+  eq(a.status().pending, 3, "a tombstone is pending");
+  await a.delete("todos", "nowhere");
+  eq(a.status().pending, 3, "deleting nothing changes nothing");
+  await a.sync();
+  eq(a.status().pending, 0, "synced");
+  await a.put("todos", { id: "t1", v: 3 });
+  eq(a.status().pending, 1, "an edit of a synced record");
+  await a.put("todos", { id: "huge", text: "x".repeat(1100 * 1024) });
+  await a.sync();
+  eq([a.status().pending, a.status().rejected], [0, 1], "refused");
+  await a.put("todos", { id: "huge", text: "small" });
+  eq([a.status().pending, a.status().rejected], [1, 0], "editing a refused record retries it");
+  eq(heard.at(-1), [1, 0], "onStatus heard that too");
+  // Twenty writes at once, and the recounts they trigger, agree with the store.
+  await Promise.all(Array.from({ length: 20 }, (_, i) => a.put("todos", { id: "b" + i })));
+  eq(a.status().pending, 21, "after a burst");
+  await sleep(200);
+  eq([a.status().pending, await a.pending()], [21, 21], "after the recount");
+  off();
+  await cleanup(a);
+"#)
+    .await;
+    let body = format!(
+        r#"{}
+  eq([b.status().pending, b.status().conflicts], [0, 1], "an open conflict");
+  await b.put("todos", {{ id: "t1", x: 0, y: "b2" }});
+  eq([b.status().pending, b.status().conflicts], [1, 0], "edited again, it is pending");
+  eq(await b.conflicts(), [], "and no longer listed");
+  await cleanup(a, b);"#,
+        concurrent_edit("manual")
+    );
+    js(&body).await;
+}
+
+#[wasm_bindgen_test]
 async fn a_field_policy_keeps_the_higher_score_on_every_device() {
     js(r#"
   const token = await user();

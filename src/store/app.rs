@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use ferrysync_core::error::Quoted;
 use ferrysync_core::protocol::MAX_ID_LEN;
 use ferrysync_core::query::Range;
-use ferrysync_core::record::{changed_fields, Edit, LocalRecord, Pending, SyncMeta};
+use ferrysync_core::record::{changed_fields, Edit, LocalRecord, Pending, SyncMeta, SyncStatus};
 use ferrysync_core::store::StoreError;
 use js_sys::{Array, Object, Reflect};
 use serde_json::Map;
@@ -35,6 +35,12 @@ pub struct Write {
 
 /// What a write did to one record: its new row, or `None` for a tombstone.
 pub type Written = (String, Option<JsValue>);
+
+/// What a write did: each written record's new row, and the status each had before (`SYNCED`
+/// for a new record), which moves the sync status's counts ([`Engine::edited`]).
+///
+/// [`Engine::edited`]: ferrysync_core::engine::Engine::edited
+pub type WriteOutcome = (Vec<Written>, Vec<SyncStatus>);
 
 /// Checks a record from the app and copies it (the app's object is never modified): a plain
 /// object whose `id`, if present, is a non-empty string of at most [`MAX_ID_LEN`] bytes. Returns
@@ -72,13 +78,14 @@ pub fn check_id(id: &JsValue) -> Result<String> {
 
 impl IndexedDb {
     /// Writes `writes` (in order) and the `clock` entry in one transaction; resolves after
-    /// the commit with each record's new row. Deletes of records that do not exist are skipped.
+    /// the commit with each record's new row and former status. Deletes of records that do not
+    /// exist are skipped.
     pub async fn write(
         &self,
         collection: &str,
         writes: Vec<Write>,
         clock: JsValue,
-    ) -> Result<Vec<Written>> {
+    ) -> Result<WriteOutcome> {
         self.check(collection)?;
         let tx = self.transaction(&[collection, OUTBOX], true)?;
         match write_in(&tx, &self.device, collection, writes, clock).await {
@@ -210,7 +217,7 @@ async fn write_in(
     collection: &str,
     writes: Vec<Write>,
     clock: JsValue,
-) -> Result<Vec<Written>, StoreError> {
+) -> Result<WriteOutcome, StoreError> {
     let reads = idb::each(
         writes
             .iter()
@@ -224,6 +231,7 @@ async fn write_in(
     let mut reads = reads.into_iter();
     let mut state: HashMap<String, State> = HashMap::new();
     let mut written = Vec::with_capacity(writes.len());
+    let mut left = Vec::with_capacity(writes.len());
     // Requests are issued as the writes are decided and never awaited one by one: a failed
     // request aborts the transaction, which the commit then reports.
     for w in writes {
@@ -237,6 +245,11 @@ async fn write_in(
             state.insert(w.id, (old_row, old_meta, had_entry));
             continue;
         }
+        left.push(
+            old_meta
+                .as_ref()
+                .map_or(SyncStatus::Synced, |(s, _)| s.status),
+        );
         let (sync, pending) = LocalRecord::next_state(
             old_meta.as_ref().map(|(s, p)| (s, p.as_ref())),
             || changed(old_row.as_ref(), w.row.as_ref()),
@@ -283,7 +296,7 @@ async fn write_in(
         }
     }
     idb::thrown(outbox.put(&clock))?;
-    Ok(written)
+    Ok((written, left))
 }
 
 fn row_sync_of(row: &JsValue) -> Result<RowSync, StoreError> {

@@ -112,6 +112,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
+use crate::record::SyncStatus;
 use crate::store::LocalStore;
 use crate::transport::Transport;
 
@@ -139,6 +140,9 @@ pub struct Engine<S, T, C> {
     seq: Cell<u64>,
     new_id: RefCell<Box<dyn FnMut() -> String>>,
     status: RefCell<Status>,
+    /// Local writes counted into the status so far ([`Engine::edited`]); a recount that saw
+    /// this change while it ran counts again.
+    edits: Cell<u64>,
     status_listeners: status::Listeners<StatusFn>,
     record_listeners: status::Listeners<RecordFn>,
 }
@@ -201,6 +205,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 last_sync_at,
                 ..Status::default()
             }),
+            edits: Cell::new(0),
             status_listeners: status::Listeners::default(),
             record_listeners: status::Listeners::default(),
         };
@@ -280,13 +285,51 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Recounts pending, conflicting and rejected records from the store (e.g. after another
     /// tab changed it) and notifies status listeners.
     pub async fn refresh_status(&self) -> Result<()> {
-        let counts = self.store.counts().await?;
+        // A local write committed while the store counted may or may not be in the counts,
+        // and its own shift is already in the status: count again. Writes that keep coming
+        // cannot hold this up for long; the last count is taken after three tries.
+        let mut tries = 0;
+        let counts = loop {
+            let seen = self.edits.get();
+            let counts = self.store.counts().await?;
+            tries += 1;
+            if seen == self.edits.get() || tries == 3 {
+                break counts;
+            }
+        };
         self.update_status(|s| {
             s.pending = counts.pending;
             s.conflicts = counts.conflicts;
             s.rejected = counts.rejected;
         });
         Ok(())
+    }
+
+    /// Counts local writes into the status at once: `left` holds, for each record written,
+    /// the status it had (`SYNCED` for a new one). Every written record is `UNSYNCED` now, so
+    /// one that left `SYNCED`, `CONFLICT` or `REJECTED` joins `pending` and leaves its count.
+    /// A store that writes outside the engine (the browser's app path) calls this after its
+    /// commit, so `status()` is true when the write returns.
+    pub fn edited(&self, left: &[SyncStatus]) {
+        let (mut joined, mut conflicts, mut rejected) = (0, 0, 0);
+        for status in left {
+            match *status {
+                SyncStatus::Unsynced => continue,
+                SyncStatus::Synced => {}
+                SyncStatus::Conflict => conflicts += 1,
+                SyncStatus::Rejected => rejected += 1,
+            }
+            joined += 1;
+        }
+        self.edits.set(self.edits.get() + 1);
+        if joined == 0 {
+            return;
+        }
+        self.update_status(|s| {
+            s.pending += joined;
+            s.conflicts = s.conflicts.saturating_sub(conflicts);
+            s.rejected = s.rejected.saturating_sub(rejected);
+        });
     }
 
     /// Runs one cycle: push every `UNSYNCED` change, then pull every page.

@@ -94,18 +94,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 Some(LocalRecord::write(existing, id, data, edit))
             })
             .await?;
-        let was = |status| left.iter().filter(|s| **s == status).count();
-        let (synced, conflicts, rejected) = (
-            was(SyncStatus::Synced),
-            was(SyncStatus::Conflict),
-            was(SyncStatus::Rejected),
-        );
-        // A record leaving CONFLICT or REJECTED by being edited again is now pending instead.
-        self.update_status(|s| {
-            s.pending += synced + conflicts + rejected;
-            s.conflicts = s.conflicts.saturating_sub(conflicts);
-            s.rejected = s.rejected.saturating_sub(rejected);
-        });
+        self.edited(&left);
         Ok(written)
     }
 }
