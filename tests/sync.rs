@@ -229,9 +229,13 @@ async fn a_rejected_change_does_not_block_the_others_and_is_not_pending() {
 async fn status_counts_are_true_when_a_write_returns() {
     js(r#"
   const token = await user();
-  const a = await open({ todos: {} }, { token });
+  const a = await open({ todos: {} }, { token, batchSize: 2 });
   const heard = [];
-  const off = a.onStatus((s) => heard.push([s.pending, s.rejected]));
+  const during = [];
+  const off = a.onStatus((s) => {
+    heard.push([s.pending, s.rejected]);
+    if (s.syncing && during.at(-1) !== s.pending) during.push(s.pending);
+  });
   await a.put("todos", { id: "t1", v: 1 });
   eq(a.status().pending, 1, "a new record, as put returns");
   eq(heard.at(-1), [1, 0], "onStatus heard it");
@@ -243,6 +247,7 @@ async fn status_counts_are_true_when_a_write_returns() {
   eq(a.status().pending, 3, "deleting nothing changes nothing");
   await a.sync();
   eq(a.status().pending, 0, "synced");
+  eq(during, [3, 1, 0], "pending went down as each batch of two was acknowledged");
   await a.put("todos", { id: "t1", v: 3 });
   eq(a.status().pending, 1, "an edit of a synced record");
   await a.put("todos", { id: "huge", text: "x".repeat(1100 * 1024) });

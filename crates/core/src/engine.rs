@@ -306,29 +306,31 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     }
 
     /// Counts local writes into the status at once: `left` holds, for each record written,
-    /// the status it had (`SYNCED` for a new one). Every written record is `UNSYNCED` now, so
-    /// one that left `SYNCED`, `CONFLICT` or `REJECTED` joins `pending` and leaves its count.
-    /// A store that writes outside the engine (the browser's app path) calls this after its
-    /// commit, so `status()` is true when the write returns.
+    /// the status it had (`SYNCED` for a new one); each is `UNSYNCED` now. A store that writes
+    /// outside the engine (the browser's app path) calls this after its commit, so `status()`
+    /// is true when the write returns.
     pub fn edited(&self, left: &[SyncStatus]) {
-        let (mut joined, mut conflicts, mut rejected) = (0, 0, 0);
-        for status in left {
-            match *status {
-                SyncStatus::Unsynced => continue,
-                SyncStatus::Synced => {}
-                SyncStatus::Conflict => conflicts += 1,
-                SyncStatus::Rejected => rejected += 1,
-            }
-            joined += 1;
-        }
+        self.moved(left.iter().map(|s| (*s, SyncStatus::Unsynced)));
+    }
+
+    /// Moves the status's counts for records whose status went from the first of each pair to
+    /// the second (`SYNCED` also stands for a record that is gone), and tells a recount running
+    /// meanwhile to count again.
+    fn moved(&self, moves: impl Iterator<Item = (SyncStatus, SyncStatus)>) {
         self.edits.set(self.edits.get() + 1);
-        if joined == 0 {
+        let moves: Vec<_> = moves.filter(|(from, to)| from != to).collect();
+        if moves.is_empty() {
             return;
         }
         self.update_status(|s| {
-            s.pending += joined;
-            s.conflicts = s.conflicts.saturating_sub(conflicts);
-            s.rejected = s.rejected.saturating_sub(rejected);
+            for (from, to) in moves {
+                if let Some(n) = s.count_of(from) {
+                    *n = n.saturating_sub(1);
+                }
+                if let Some(n) = s.count_of(to) {
+                    *n += 1;
+                }
+            }
         });
     }
 

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::record::SyncStatus;
 
 /// Overall sync health, for a badge in the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -80,6 +81,16 @@ impl Default for Status {
 }
 
 impl Status {
+    /// The count that holds records in `status`; `SYNCED` records are not counted.
+    pub(super) fn count_of(&mut self, status: SyncStatus) -> Option<&mut usize> {
+        match status {
+            SyncStatus::Synced => None,
+            SyncStatus::Unsynced => Some(&mut self.pending),
+            SyncStatus::Conflict => Some(&mut self.conflicts),
+            SyncStatus::Rejected => Some(&mut self.rejected),
+        }
+    }
+
     /// The health implied by the other fields.
     pub fn health_of(&self) -> Health {
         if !self.online {

@@ -351,6 +351,37 @@ fn a_manual_conflict_whose_answer_was_lost_still_opens() {
 }
 
 #[test]
+fn the_counts_move_batch_by_batch_during_a_push() {
+    let server = FakeServer::default();
+    let (a, _) = device("a", &server, config().with_batch_size(2));
+    for i in 0..5 {
+        let data = if i == 1 {
+            json!({"reject": true})
+        } else {
+            json!({"i": i})
+        };
+        block_on(a.put("todos", &format!("t{i}"), data)).unwrap();
+    }
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    a.on_status(Rc::new(move |s: &Status| {
+        sink.borrow_mut().push((s.syncing, s.pending, s.rejected));
+    }));
+    block_on(a.sync()).unwrap();
+    // Each acknowledged batch moves the counts before the cycle ends (and recounts): t1 was
+    // refused in the first.
+    let seen = seen.borrow();
+    let mut during: Vec<(usize, usize)> = seen
+        .iter()
+        .filter(|(syncing, _, _)| *syncing)
+        .map(|(_, pending, rejected)| (*pending, *rejected))
+        .collect();
+    during.dedup();
+    assert_eq!(during, [(5, 0), (3, 1), (1, 1), (0, 1)]);
+    assert_eq!(seen.last(), Some(&(false, 0, 1)));
+}
+
+#[test]
 fn offline_sends_nothing_and_status_is_published() {
     let server = FakeServer::default();
     let (a, _) = device("a", &server, config());
