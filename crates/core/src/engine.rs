@@ -310,20 +310,20 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// outside the engine (the browser's app path) calls this after its commit, so `status()`
     /// is true when the write returns.
     pub fn edited(&self, left: &[SyncStatus]) {
-        self.moved(left.iter().map(|s| (*s, SyncStatus::Unsynced)));
+        let moves: Vec<_> = left.iter().map(|s| (*s, SyncStatus::Unsynced)).collect();
+        self.moved(&moves);
     }
 
     /// Moves the status's counts for records whose status went from the first of each pair to
     /// the second (`SYNCED` also stands for a record that is gone), and tells a recount running
     /// meanwhile to count again.
-    fn moved(&self, moves: impl Iterator<Item = (SyncStatus, SyncStatus)>) {
+    fn moved(&self, moves: &[(SyncStatus, SyncStatus)]) {
         self.edits.set(self.edits.get() + 1);
-        let moves: Vec<_> = moves.filter(|(from, to)| from != to).collect();
-        if moves.is_empty() {
+        if moves.iter().all(|(from, to)| from == to) {
             return;
         }
         self.update_status(|s| {
-            for (from, to) in moves {
+            for &(from, to) in moves {
                 if let Some(n) = s.count_of(from) {
                     *n = n.saturating_sub(1);
                 }

@@ -203,34 +203,30 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         // The batch was read from the store: its records need not be read again unless they
         // changed meanwhile. The store may call the closure twice for a record (see
         // `update_read`), so it only decides; what changed is taken from the rows written.
-        // Per key: whether a result settled it, whether its row changed, and the status it had.
-        let mut outcome: HashMap<Key, (bool, bool, SyncStatus)> =
-            HashMap::with_capacity(batch.len());
+        // Per key: whether a result settled it, and whether its row changed.
+        let mut outcome: HashMap<Key, (bool, bool)> = HashMap::with_capacity(batch.len());
         let written = self
             .store
             .update_read(batch, &meta, &mut |key, existing| {
                 let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
-                    outcome.insert(key.clone(), (false, false, SyncStatus::Synced));
+                    outcome.insert(key.clone(), (false, false));
                     return existing;
                 };
-                let was = record.sync.status;
                 let next = record.acknowledge(result, now);
-                outcome.insert(key.clone(), (true, next != existing, was));
+                outcome.insert(key.clone(), (true, next != existing));
                 next
             })
             .await?;
         let mut events = Vec::new();
+        // Status moves: the batch was read from the outbox (`UNSYNCED`), and an edit since keeps
+        // a record `UNSYNCED`.
         let mut moves = Vec::with_capacity(batch.len());
         for ((collection, record), next) in batch.iter().zip(written) {
             let key = (collection.clone(), record.id.clone());
-            let (acknowledged, changed, was) =
-                outcome
-                    .get(&key)
-                    .copied()
-                    .unwrap_or((false, false, SyncStatus::Synced));
+            let (acknowledged, changed) = outcome.get(&key).copied().unwrap_or_default();
             if acknowledged {
                 let now = next.as_ref().map_or(SyncStatus::Synced, |r| r.sync.status);
-                moves.push((was, now));
+                moves.push((SyncStatus::Unsynced, now));
             }
             if let Some(version) = next
                 .as_ref()
@@ -250,7 +246,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             }
         }
         // `pending` goes down batch by batch, so a long push shows its progress.
-        self.moved(moves.into_iter());
+        self.moved(&moves);
         self.emit_records(&events);
         Ok(())
     }
