@@ -385,9 +385,14 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
 
     /// Applies `change` to the status, recomputes health and notifies listeners.
     fn update_status(&self, change: impl FnOnce(&mut Status)) {
+        change(&mut self.status.borrow_mut());
+        self.publish_status();
+    }
+
+    /// Recomputes health and notifies listeners (one copy, whatever the change).
+    fn publish_status(&self) {
         let snapshot = {
             let mut status = self.status.borrow_mut();
-            change(&mut status);
             status.health = status.health_of();
             status.clone()
         };
