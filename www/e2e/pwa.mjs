@@ -62,8 +62,12 @@ try {
   // The first visit installs the worker, which caches the shell and takes the page over.
   await until(page, () => navigator.serviceWorker.controller !== null);
   await page.evaluate(() => window.db.put("todos", { id: "online", title: "written online" }));
-  // The record itself, not `status().pending`, which is recounted a moment after a write.
   await until(page, async () => (await window.db.get("todos", "online"))._sync.status === "SYNCED");
+  // Pages outside the shell pass the worker by and are not kept.
+  await page.evaluate(() => fetch("./sync-bench.html").then((r) => r.text()));
+  const kept = await page.evaluate(async () =>
+    (await (await caches.open("ferrysync-demo-shell")).keys()).map((r) => new URL(r.url).pathname));
+  assert.ok(kept.includes("/app.js") && !kept.includes("/sync-bench.html"), `cached: ${kept}`);
 
   // No server at all, and the browser told it is offline.
   await stop(server);
