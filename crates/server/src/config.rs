@@ -37,6 +37,9 @@ pub struct Config {
     pub rate_burst: f64,
     /// Allowed CORS origins.
     pub cors: CorsOrigins,
+    /// How long a processed change its device has superseded is still remembered (see
+    /// [`crate::store::ChangeStore::forget_processed`]).
+    pub processed_retention: Duration,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             rate_limit: 50.0,
             rate_burst: 100.0,
             cors: CorsOrigins::Localhost,
+            processed_retention: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -59,6 +63,7 @@ impl Default for Config {
 pub const USAGE: &str = "\
 usage: ferrysync-server [--bind ADDR] [--database URL] [--static DIR] [--rate-limit N]
                         [--cors-origins LIST] [--body-limit BYTES] [--token-ttl SECS]
+                        [--processed-retention SECS]
 
   --bind ADDR          listen address (env FERRYSYNC_BIND; default 127.0.0.1:8787)
   --database URL       sqlite://FILE or postgres://... (env FERRYSYNC_DATABASE or DATABASE_URL;
@@ -70,6 +75,9 @@ usage: ferrysync-server [--bind ADDR] [--database URL] [--static DIR] [--rate-li
                        origin plus any localhost / 127.0.0.1 origin)
   --body-limit BYTES   largest request body (env FERRYSYNC_BODY_LIMIT; default 10485760)
   --token-ttl SECS     token lifetime (env FERRYSYNC_TOKEN_TTL; default 30 days)
+  --processed-retention SECS
+                       how long a pushed changeId its device has superseded is remembered
+                       for retries (env FERRYSYNC_PROCESSED_RETENTION; default 1 day)
   env FERRYSYNC_SECRET token-signing secret (default: generated once, kept in the database)
 ";
 
@@ -128,6 +136,12 @@ impl Config {
                 .map_err(|err| format!("--token-ttl {ttl}: {err}"))?;
             config.token_ttl = Duration::from_secs(secs);
         }
+        if let Some(secs) = pick("--processed-retention", &["FERRYSYNC_PROCESSED_RETENTION"]) {
+            let secs = secs
+                .parse()
+                .map_err(|err| format!("--processed-retention {secs}: {err}"))?;
+            config.processed_retention = Duration::from_secs(secs);
+        }
         if let Some(origins) = pick("--cors-origins", &["FERRYSYNC_CORS_ORIGINS"]) {
             config.cors = match origins.trim() {
                 "*" => CorsOrigins::Any,
@@ -144,6 +158,7 @@ impl Config {
                 "--body-limit",
                 "--token-ttl",
                 "--cors-origins",
+                "--processed-retention",
             ]
             .contains(&flag.as_str())
         }) {
@@ -170,5 +185,19 @@ mod tests {
         assert_eq!(config.database, "postgres://db/x");
         assert_eq!(config.static_dir, Some(PathBuf::from("www")));
         assert!(Config::from_args(["--nope=1".to_owned()], |_| None).is_err());
+    }
+
+    #[test]
+    fn processed_retention_is_a_day_unless_set() {
+        let default = Config::from_args([], |_| None).unwrap();
+        assert_eq!(default.processed_retention, Duration::from_secs(86_400));
+        let env = |var: &str| (var == "FERRYSYNC_PROCESSED_RETENTION").then(|| "60".to_owned());
+        let config = Config::from_args([], env).unwrap();
+        assert_eq!(config.processed_retention, Duration::from_secs(60));
+        let flag = ["--processed-retention", "0"].map(String::from);
+        let config = Config::from_args(flag, env).unwrap();
+        assert_eq!(config.processed_retention, Duration::ZERO);
+        let bad = ["--processed-retention=soon".to_owned()];
+        assert!(Config::from_args(bad, |_| None).is_err());
     }
 }

@@ -17,6 +17,7 @@ pub mod store;
 mod time;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -96,11 +97,34 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, app(state))
+    let sweeper = tokio::spawn(forget_processed(
+        store.clone(),
+        state.config.processed_retention,
+    ));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    sweeper.abort();
     store.close().await;
-    Ok(())
+    served
+}
+
+/// Forgets superseded processed changes older than `retention`, at start and then every
+/// `retention` (between a second and an hour), for as long as the server runs.
+async fn forget_processed(store: Arc<dyn ChangeStore>, retention: Duration) {
+    let every = retention.clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let before = time::unix_millis().saturating_sub(retention);
+        match store.forget_processed(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("forgot {n} superseded processed changes"),
+            Err(err) => tracing::warn!("forgetting superseded processed changes: {err}"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

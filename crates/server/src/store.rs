@@ -128,6 +128,12 @@ pub trait ChangeStore: Send + Sync + 'static {
     ) -> Result<(ConflictEntry, ServerRecord)>;
     /// The device's sync status; `None` for a device the user never synced.
     async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>>;
+    /// Forgets the processed changes processed before `before` (Unix ms) that their device has
+    /// superseded: it pushed a newer change of the same record since, so it never sends them
+    /// again. Returns how many were forgotten. The newest processed change of each device and
+    /// record is kept however old, so a device that lost a push's answer and comes back much
+    /// later still gets `duplicate` for it.
+    async fn forget_processed(&self, before: i64) -> Result<u64>;
     /// True when the database answers.
     async fn ping(&self) -> bool;
     /// Closes the pool after in-flight queries finish.

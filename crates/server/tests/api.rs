@@ -46,6 +46,8 @@ backend_tests! {
     auth::secret_persists_across_restarts,
     sync::push_then_pull_on_another_device,
     sync::idempotent_retry_returns_earlier_outcome,
+    sync::superseded_change_ids_are_forgotten_after_the_retention,
+    sync::the_server_forgets_superseded_change_ids_by_itself,
     sync::lost_response_then_edit_is_not_a_conflict,
     sync::tombstones_are_pulled_and_conflict_like_edits,
     sync::paging_through_2500_records,

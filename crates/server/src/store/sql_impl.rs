@@ -52,7 +52,7 @@ macro_rules! impl_trait {
                 let mut tx: Tx = self.pool.begin().await?;
                 <$store>::lock_user(&mut tx, user).await?;
                 touch_device(&mut tx, user, device, now, None).await?;
-                let results = push_batch(&mut tx, user, &items, now).await?;
+                let results = push_batch(&mut tx, user, device, &items, now).await?;
                 tx.commit().await?;
                 Ok(results)
             }
@@ -273,6 +273,32 @@ macro_rules! impl_trait {
                     open_conflicts: open as u64,
                     health,
                 }))
+            }
+
+            async fn forget_processed(&self, before: i64) -> Result<u64> {
+                // In chunks, each a short write of its own, so that pushes go on meanwhile.
+                const CHUNK: i64 = 5_000;
+                let mut forgotten = 0;
+                loop {
+                    let _guard = self.write_guard().await;
+                    let done = sqlx::query(
+                        "DELETE FROM processed_changes WHERE (user_id, change_id) IN ( \
+                         SELECT old.user_id, old.change_id FROM processed_changes AS old \
+                         WHERE old.processed_at < $1 AND EXISTS ( \
+                         SELECT 1 FROM processed_changes AS newer WHERE newer.user_id = old.user_id \
+                         AND newer.device_id = old.device_id AND newer.collection = old.collection \
+                         AND newer.record_id = old.record_id AND newer.processed_at > old.processed_at) \
+                         LIMIT $2)",
+                    )
+                    .bind(before)
+                    .bind(CHUNK)
+                    .execute(&self.pool)
+                    .await?;
+                    forgotten += done.rows_affected();
+                    if done.rows_affected() < CHUNK as u64 {
+                        return Ok(forgotten);
+                    }
+                }
             }
 
             async fn ping(&self) -> bool {

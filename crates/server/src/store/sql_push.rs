@@ -65,6 +65,15 @@ pub(super) struct ConflictRow {
     pub(super) client_change: String,
 }
 
+/// A processed change as `processed_changes` keeps it.
+pub(super) struct Processed {
+    pub(super) change_id: String,
+    pub(super) collection: String,
+    pub(super) record_id: String,
+    /// The result as stored JSON.
+    pub(super) result: String,
+}
+
 /// Everything a push writes, decided in memory.
 #[derive(Default)]
 pub(super) struct Plan {
@@ -72,8 +81,8 @@ pub(super) struct Plan {
     pub(super) results: Vec<ChangeResult>,
     /// Final state of each written record, in order of its last write.
     pub(super) records: Vec<((String, String), RecordState)>,
-    /// New processed `changeId`s with their result as stored JSON.
-    pub(super) processed: Vec<(String, String)>,
+    /// New processed `changeId`s with their record and result.
+    pub(super) processed: Vec<Processed>,
     /// New conflict log rows.
     pub(super) conflicts: Vec<ConflictRow>,
 }
@@ -110,8 +119,12 @@ pub(super) fn plan(
             written.push(Some(key.clone()));
             current.insert(key, (state, now));
         }
-        plan.processed
-            .push((item.change.change_id.clone(), to_column(&result)));
+        plan.processed.push(Processed {
+            change_id: item.change.change_id.clone(),
+            collection: item.collection.clone(),
+            record_id: item.change.id.clone(),
+            result: to_column(&result),
+        });
         processed.insert(item.change.change_id.clone(), result.clone());
         plan.results.push(result);
     }
@@ -200,7 +213,7 @@ fn data_as_asked(state: &RecordState, change: &ferrysync_core::protocol::Change)
     }
 }
 
-/// Implements `push_batch(tx, user, items, now)` inside `impl_change_store!`'s module.
+/// Implements `push_batch(tx, user, device, items, now)` inside `impl_change_store!`'s module.
 macro_rules! impl_push_batch {
     ($store:ty) => {
         /// The records at `keys` (grouped by collection, chunked), with their `updated_at`.
@@ -264,7 +277,13 @@ macro_rules! impl_push_batch {
         }
 
         /// Applies `items` in one transaction `tx` (already locked for `user`).
-        async fn push_batch(tx: &mut Tx, user: &str, items: &[PushItem], now: i64) -> Result<Vec<ChangeResult>> {
+        async fn push_batch(
+            tx: &mut Tx,
+            user: &str,
+            device: &str,
+            items: &[PushItem],
+            now: i64,
+        ) -> Result<Vec<ChangeResult>> {
             let m = <$store>::PARAM;
             let current = load_records(tx, user, items).await?;
             let processed = load_processed(tx, user, items).await?;
@@ -300,14 +319,23 @@ macro_rules! impl_push_batch {
                 }
                 q.execute(&mut **tx).await?;
             }
-            for chunk in plan.processed.chunks(MAX_BINDS / 3) {
+            const PROCESSED_COLS: usize = 7;
+            for chunk in plan.processed.chunks(MAX_BINDS / PROCESSED_COLS) {
                 let sql = format!(
-                    "INSERT INTO processed_changes (user_id, change_id, result) VALUES {}",
-                    placeholders(m, 1, chunk.len(), 3)
+                    "INSERT INTO processed_changes (user_id, change_id, result, device_id, collection, \
+                     record_id, processed_at) VALUES {}",
+                    placeholders(m, 1, chunk.len(), PROCESSED_COLS)
                 );
                 let mut q = sqlx::query(&sql);
-                for (change_id, result) in chunk {
-                    q = q.bind(user).bind(change_id.as_str()).bind(result.as_str());
+                for p in chunk {
+                    q = q
+                        .bind(user)
+                        .bind(p.change_id.as_str())
+                        .bind(p.result.as_str())
+                        .bind(device)
+                        .bind(p.collection.as_str())
+                        .bind(p.record_id.as_str())
+                        .bind(now);
                 }
                 q.execute(&mut **tx).await?;
             }
