@@ -122,11 +122,12 @@ impl Inner {
             })
             .collect();
         let (written, left) = self.store.write(collection, writes, clock).await?;
-        self.notify(collection, &written);
+        // The status first: a subscriber that reads it hears of the write with it counted.
         let sync = self.sync.borrow().clone();
         if let Some(sync) = sync {
             sync.local_write(left);
         }
+        self.notify(collection, &written);
         Ok(written)
     }
 

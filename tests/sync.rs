@@ -236,9 +236,13 @@ async fn status_counts_are_true_when_a_write_returns() {
     heard.push([s.pending, s.rejected]);
     if (s.syncing && during.at(-1) !== s.pending) during.push(s.pending);
   });
+  const inSubscriber = [];
+  const unsubscribe = a.subscribe("todos", () => inSubscriber.push(a.status().pending));
   await a.put("todos", { id: "t1", v: 1 });
   eq(a.status().pending, 1, "a new record, as put returns");
   eq(heard.at(-1), [1, 0], "onStatus heard it");
+  eq(inSubscriber, [1], "a subscriber hearing of the write reads it counted");
+  unsubscribe();
   await a.bulkPut("todos", [{ id: "t2" }, { id: "t3" }, { id: "t1", v: 2 }]);
   eq(a.status().pending, 3, "an edit of a pending record is the same pending change");
   await a.delete("todos", "t3");
