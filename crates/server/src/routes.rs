@@ -6,6 +6,7 @@ mod full;
 mod health;
 mod pull;
 mod push;
+mod records;
 mod status;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(full::router())
         .merge(conflicts::router())
         .merge(status::router())
+        .merge(records::router())
         .merge(health::router())
         .fallback(|| async { ApiError::NotFound("route") })
 }

@@ -128,6 +128,8 @@ pub trait ChangeStore: Send + Sync + 'static {
     ) -> Result<(ConflictEntry, ServerRecord)>;
     /// The device's sync status; `None` for a device the user never synced.
     async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>>;
+    /// The latest version of one record (a tombstone too), as a pull serves it.
+    async fn record(&self, user: &str, collection: &str, id: &str) -> Result<Option<PulledRecord>>;
     /// Forgets the processed changes processed before `before` (Unix ms) that their device has
     /// superseded: it pushed a newer change of the same record since, so it never sends them
     /// again. Returns how many were forgotten. The newest processed change of each device and

@@ -48,6 +48,7 @@ backend_tests! {
     sync::idempotent_retry_returns_earlier_outcome,
     sync::superseded_change_ids_are_forgotten_after_the_retention,
     sync::the_server_forgets_superseded_change_ids_by_itself,
+    sync::one_record_is_served_as_it_is_now,
     sync::lost_response_then_edit_is_not_a_conflict,
     sync::tombstones_are_pulled_and_conflict_like_edits,
     sync::paging_through_2500_records,

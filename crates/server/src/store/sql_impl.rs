@@ -275,6 +275,19 @@ macro_rules! impl_trait {
                 }))
             }
 
+            async fn record(&self, user: &str, collection: &str, id: &str) -> Result<Option<PulledRecord>> {
+                let sql = format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE user_id = $1 AND collection = $2 AND id = $3"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(user)
+                    .bind(collection)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| pulled_from_row(&row)).transpose()
+            }
+
             async fn forget_processed(&self, before: i64) -> Result<u64> {
                 // In chunks, each a short write of its own, so that pushes go on meanwhile.
                 const CHUNK: i64 = 5_000;

@@ -272,6 +272,7 @@ pub(crate) async fn health_openapi_cors_gzip_static(backend: Backend) {
         "/api/sync/conflicts",
         "/api/sync/resolve-conflict",
         "/api/sync/status/{deviceId}",
+        "/api/sync/records/{collection}/{id}",
         "/api/health",
         "/api/openapi.json",
     ] {
