@@ -10,7 +10,8 @@
 use std::cell::RefCell;
 
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    ResolvedRecord, ServerRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
 use js_sys::{Function, Promise};
@@ -61,14 +62,15 @@ impl HttpTransport {
     async fn post<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
         let body = serde_json::to_string(body)
             .map_err(|e| TransportError::InvalidResponse(format!("encoding request: {e}")))?;
-        let text = self.post_json(path, &body).await?;
+        let text = self.exchange(path, Some(&body)).await?;
         serde_json::from_str(&text).map_err(|e| TransportError::InvalidResponse(e.to_string()))
     }
 
-    /// Posts the JSON text `body`, refreshing the token once after a 401; the answer's text.
-    /// One body for every endpoint, so the async code is instantiated once.
+    /// Posts the JSON text `body` (or, with `None`, gets `path`), refreshing the token once
+    /// after a 401; the answer's text. One body for every endpoint, so the async code is
+    /// instantiated once.
     #[inline(never)]
-    async fn post_json(&self, path: &str, body: &str) -> Result<String> {
+    async fn exchange(&self, path: &str, body: Option<&str>) -> Result<String> {
         if self.token.borrow().is_none() {
             self.refresh_token().await;
         }
@@ -82,7 +84,7 @@ impl HttpTransport {
 
     /// One request; a non-success answer is classified by its status, error body and
     /// `Retry-After`.
-    async fn send(&self, path: &str, body: &str) -> Result<String> {
+    async fn send(&self, path: &str, body: Option<&str>) -> Result<String> {
         let response = self.fetch(path, body).await.map_err(|e| {
             TransportError::Network(
                 e.dyn_ref::<js_sys::Error>()
@@ -115,17 +117,19 @@ impl HttpTransport {
         ))
     }
 
-    /// `fetch(base_url + path, { method: "POST", headers, body })`.
-    async fn fetch(&self, path: &str, body: &str) -> Result<Response, JsValue> {
+    /// `fetch(base_url + path, { method: "POST", headers, body })`, or a `GET` without `body`.
+    async fn fetch(&self, path: &str, body: Option<&str>) -> Result<Response, JsValue> {
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
         let headers = Headers::new()?;
-        headers.set("Content-Type", "application/json")?;
         let token = self.token.borrow().clone().unwrap_or_default();
         headers.set("Authorization", &format!("Bearer {token}"))?;
         let init = RequestInit::new();
-        init.set_method("POST");
+        if let Some(body) = body {
+            headers.set("Content-Type", "application/json")?;
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(body));
+        }
         init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
         let url = format!("{}{path}", self.base_url);
         let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await?;
         response.dyn_into::<Response>()
@@ -143,5 +147,17 @@ impl Transport for HttpTransport {
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         self.post("/api/sync/resolve-conflict", request).await
+    }
+
+    async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
+        let encode = |s: &str| String::from(js_sys::encode_uri_component(s));
+        let path = format!("/api/sync/records/{}/{}", encode(collection), encode(id));
+        match self.exchange(&path, None).await {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| TransportError::InvalidResponse(e.to_string())),
+            Err(TransportError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

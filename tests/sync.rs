@@ -282,6 +282,30 @@ async fn status_counts_are_true_when_a_write_returns() {
 }
 
 #[wasm_bindgen_test]
+async fn discarding_a_refused_edit_brings_back_the_servers_version_of_that_record_alone() {
+    js(r#"
+  const token = await user();
+  const a = await open({ todos: {} }, { token });
+  const id = "t/1 é?";
+  await a.put("todos", { id, v: 1 });
+  await a.put("todos", { id: "other", v: 1 });
+  await a.sync();
+  await a.put("todos", { id, text: "x".repeat(1100 * 1024) });
+  eq((await a.sync()).rejected, 1, "refused");
+  const [r] = await a.rejected();
+  await a.discardRejected(r.id);
+  const back = await a.get("todos", id);
+  eq([back.v, back.text, back._sync.status, back._sync.version], [1, undefined, "SYNCED", 1],
+    "the server's version, at once");
+  eq([a.status().rejected, a.status().pending], [0, 0], "status");
+  const report = await a.sync();
+  eq([report.pushed, report.pulled], [0, 0], "nothing pulled again");
+  await cleanup(a);
+"#)
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn a_field_policy_keeps_the_higher_score_on_every_device() {
     js(r#"
   const token = await user();

@@ -160,7 +160,8 @@ impl FerrySync {
         js(&rejected)
     }
 
-    /// Drops the refused change `id` (the record returns to the server's version).
+    /// Drops the refused change `id`: the record returns to the server's version, fetched at
+    /// once when online (else brought back by the next sync).
     #[wasm_bindgen(js_name = discardRejected)]
     pub async fn discard_rejected(
         &self,

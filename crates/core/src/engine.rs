@@ -77,6 +77,9 @@
 //!     async fn resolve_conflict(&self, _: &ResolveRequest) -> Result<ResolvedRecord> {
 //!         unreachable!("no manual conflicts here")
 //!     }
+//!     async fn record(&self, _: &str, _: &str) -> Result<Option<ServerRecord>> {
+//!         Ok(None)
+//!     }
 //! }
 //!
 //! block_on(async {

@@ -5,7 +5,8 @@
 //! a transport future is pending: it reads, releases, sends, then writes the answer back.
 
 use crate::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    ResolvedRecord, ServerRecord,
 };
 
 /// Why a request to the server failed.
@@ -115,6 +116,10 @@ pub trait Transport {
 
     /// `POST /api/sync/resolve-conflict`.
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord>;
+
+    /// `GET /api/sync/records/{collection}/{id}`: the record as the server holds it now (a
+    /// tombstone too), or `None` when the server never had it (404).
+    async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>>;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -128,6 +133,10 @@ impl<T: Transport + ?Sized> Transport for &T {
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         (**self).resolve_conflict(request).await
+    }
+
+    async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
+        (**self).record(collection, id).await
     }
 }
 

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::protocol::{Resolution, ResolveRequest};
 use crate::record::{LocalRecord, SyncStatus};
-use crate::store::LocalStore;
+use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 use crate::Strategy;
 
@@ -189,9 +189,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .collect())
     }
 
-    /// Drops the refused change `id`. A record the server never had disappears; one it has is
-    /// removed locally and fetched again by re-pulling from the start (the device does not keep
-    /// the server's data of a record it changed).
+    /// Drops the refused change `id`. A record the server never had disappears; one it has
+    /// gets the server's version back: fetched alone when the device is online (the device does
+    /// not keep the server's data of a record it changed), else (or when that fails, or a pull
+    /// moved on meanwhile) removed locally and fetched again by re-pulling from the start.
     pub async fn discard_rejected(&self, id: &str) -> Result<()> {
         let (collection, record) = self
             .find(SyncStatus::Rejected, |r| {
@@ -202,6 +203,17 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 kind: "rejected change",
                 id: id.to_owned(),
             })?;
+        let key = (collection.clone(), record.id.clone());
+        if record.sync.version.is_some() && self.status.borrow().online {
+            if let Some(stored) = self.refetch(&key, id).await? {
+                self.emit_records(&[RecordEvent {
+                    collection,
+                    id: key.1,
+                    record: stored,
+                }]);
+                return self.refresh_status().await;
+            }
+        }
         // The server's version may be this device's own write: the re-pull must not leave
         // those out.
         let meta: Vec<(&str, Value)> = if record.sync.version.is_some() {
@@ -212,7 +224,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         } else {
             Vec::new()
         };
-        let key = (collection.clone(), record.id.clone());
         self.store
             .update(std::slice::from_ref(&key), &meta, &mut |_, current| {
                 let same = current.as_ref().is_some_and(|c| {
@@ -232,6 +243,44 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             record: None,
         }]);
         self.refresh_status().await
+    }
+
+    /// Replaces the record at `key`, while it still holds the refused change `id`, with the
+    /// server's version, fetched alone. `Some(what is stored now)` when done; `None` when the
+    /// device should re-pull instead: the fetch failed (or found nothing, which only a server
+    /// that lost data says), or a pull moved the cursor meanwhile, so a newer version of the
+    /// record may have gone by while the refused change still kept it out.
+    async fn refetch(&self, key: &Key, id: &str) -> Result<Option<Option<LocalRecord>>> {
+        let cursor = self.store.meta(META_CURSOR).await?.unwrap_or(Value::Null);
+        let pull_own = self.store.meta(META_PULL_OWN).await?.unwrap_or(Value::Null);
+        let Ok(Some(server)) = self.transport.record(&key.0, &key.1).await else {
+            return Ok(None);
+        };
+        self.hlc.borrow_mut().observe(&server.hlc);
+        let expected = [(META_CURSOR, cursor), (META_PULL_OWN, pull_own)];
+        let now = self.clock.now_millis();
+        let written = self
+            .store
+            .update_if(
+                &expected,
+                false,
+                std::slice::from_ref(key),
+                &[self.hlc_meta()],
+                &mut |_, current| {
+                    // Edited again meanwhile: the edit stays, nothing is left to discard.
+                    let same = current.as_ref().is_some_and(|c| {
+                        c.sync.status == SyncStatus::Rejected
+                            && c.pending.as_ref().is_some_and(|p| p.change_id == id)
+                    });
+                    if same {
+                        LocalRecord::from_server(&server, now)
+                    } else {
+                        current
+                    }
+                },
+            )
+            .await?;
+        Ok(written.map(|w| w.into_iter().next().flatten()))
     }
 
     pub(super) async fn conflict_map(&self) -> Result<ConflictMap> {

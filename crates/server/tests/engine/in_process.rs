@@ -12,7 +12,8 @@ use axum::Router;
 use ferrysync_core::clock::ManualClock;
 use ferrysync_core::engine::{Config, Engine};
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest, ResolvedRecord,
+    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    ResolvedRecord, ServerRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
 use ferrysync_core::MemoryStore;
@@ -75,6 +76,7 @@ impl TestServer {
             resume: Notify::new(),
             pushes: Cell::new(0),
             pulls: Cell::new(0),
+            fetches: Cell::new(0),
         }
     }
 
@@ -126,6 +128,7 @@ pub(crate) struct InProcess {
     pub(crate) resume: Notify,
     pub(crate) pushes: Cell<usize>,
     pub(crate) pulls: Cell<usize>,
+    pub(crate) fetches: Cell<usize>,
 }
 
 impl InProcess {
@@ -135,6 +138,10 @@ impl InProcess {
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(serde_json::to_vec(body).unwrap()))
             .unwrap();
+        self.answer(request).await
+    }
+
+    async fn answer<A: DeserializeOwned>(&self, request: Request<Body>) -> Result<A> {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let retry_after = response
@@ -180,5 +187,32 @@ impl Transport for InProcess {
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         self.call("/api/sync/resolve-conflict", request).await
+    }
+
+    async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
+        self.fetches.set(self.fetches.get() + 1);
+        // Percent-encodes every byte but the unreserved ones, as `encodeURIComponent` does.
+        let encode = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        let request = Request::get(format!(
+            "/api/sync/records/{}/{}",
+            encode(collection),
+            encode(id)
+        ))
+        .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+        .body(Body::empty())
+        .unwrap();
+        match self.answer(request).await {
+            Err(TransportError::Refused { status: 404, .. }) => Ok(None),
+            other => other.map(Some),
+        }
     }
 }

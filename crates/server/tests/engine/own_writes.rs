@@ -3,6 +3,7 @@
 //! change still brings the device's own server version back.
 
 use ferrysync_core::engine::{Config, META_PULL_OWN};
+use ferrysync_core::record::SyncStatus;
 use ferrysync_core::LocalStore;
 use serde_json::{json, Value};
 
@@ -77,8 +78,12 @@ async fn a_discarded_change_brings_back_the_devices_own_server_version() {
         .unwrap();
     assert_eq!(a.engine.sync().await.unwrap().rejected, 1);
     let rejected = a.engine.rejected().await.unwrap();
+    // Offline, the record goes, and a re-pull from the start will bring it back.
+    a.engine.set_online(false);
     a.engine.discard_rejected(&rejected[0].id).await.unwrap();
+    a.engine.set_online(true);
     assert_eq!(a.data("t1").await, None);
+    assert_eq!(a.engine.transport().fetches.get(), 0);
     // The server's version is a's own write, yet the re-pull from the start brings it back.
     let report = a.engine.sync().await.unwrap();
     assert_eq!(report.pulled, 1);
@@ -91,4 +96,24 @@ async fn a_discarded_change_brings_back_the_devices_own_server_version() {
         Some(Value::Bool(false))
     );
     assert_eq!(a.engine.sync().await.unwrap().pulled, 0);
+
+    // Online, the server's version is fetched alone (a percent-encoded id), and nothing is
+    // pulled again.
+    let odd = "t/2 é?";
+    a.engine.put("todos", odd, json!({"v": 1})).await.unwrap();
+    a.engine.sync().await.unwrap();
+    a.engine.put("todos", odd, json!({"v": big})).await.unwrap();
+    assert_eq!(a.engine.sync().await.unwrap().rejected, 1);
+    let rejected = a.engine.rejected().await.unwrap();
+    a.engine.discard_rejected(&rejected[0].id).await.unwrap();
+    assert_eq!(a.engine.transport().fetches.get(), 1);
+    assert_eq!(a.data(odd).await, Some(json!({"v": 1})));
+    let record = a.engine.get("todos", odd).await.unwrap().unwrap();
+    assert_eq!(
+        (record.sync.status, record.sync.version),
+        (SyncStatus::Synced, Some(1))
+    );
+    let report = a.engine.sync().await.unwrap();
+    assert_eq!((report.pushed, report.pulled), (0, 0));
+    assert_eq!(a.engine.status().rejected, 0);
 }

@@ -33,6 +33,10 @@ pub(crate) struct FakeServer {
     pub(crate) on_pull: RefCell<Option<Box<dyn FnMut()>>>,
     pub(crate) pushes: Cell<usize>,
     pub(crate) pulls: Cell<usize>,
+    /// Single-record fetches (`record`).
+    pub(crate) fetches: Cell<usize>,
+    /// Runs once, after the next single-record fetch is answered, before it reaches the engine.
+    pub(crate) on_fetch: RefCell<Option<Box<dyn FnMut()>>>,
 }
 
 fn server_record(collection: &str, id: &str, s: &RecordState) -> ServerRecord {
@@ -186,6 +190,25 @@ impl Transport for FakeServer {
             hook();
         }
         Ok(page)
+    }
+
+    async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
+        if self.down.get() {
+            return Err(TransportError::Network("server down".into()));
+        }
+        self.fetches.set(self.fetches.get() + 1);
+        let key = (collection.to_owned(), id.to_owned());
+        let record = self
+            .state
+            .borrow()
+            .records
+            .get(&key)
+            .map(|(s, _)| server_record(collection, id, s));
+        let hook = self.on_fetch.borrow_mut().take();
+        if let Some(mut hook) = hook {
+            hook();
+        }
+        Ok(record)
     }
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {

@@ -173,3 +173,99 @@ fn a_write_during_a_recount_is_counted_once() {
     assert_eq!(block_on(store.counts()).unwrap().pending, 2);
     assert_eq!(a.status().pending, 2);
 }
+
+#[test]
+fn a_discard_fetches_the_one_record_instead_of_pulling_everything() {
+    let server = FakeServer::default();
+    let (a, store) = a_rejected_edit_of_a_pulled_record(&server);
+    block_on(a.sync()).unwrap();
+    let cursor = block_on(store.meta(META_CURSOR)).unwrap();
+    let rejected = block_on(a.rejected()).unwrap();
+    let pulls = server.pulls.get();
+    block_on(a.discard_rejected(&rejected[0].id)).unwrap();
+    assert_eq!(server.fetches.get(), 1);
+    assert_eq!(server.pulls.get(), pulls, "no pull");
+    let r1 = block_on(a.get("todos", "r1")).unwrap().unwrap();
+    assert_eq!(
+        (r1.sync.status, r1.sync.version, r1.pending),
+        (SyncStatus::Synced, Some(1), None)
+    );
+    assert_eq!(data(&a, "r1"), Some(json!({"v": 1})));
+    // The cursor stays where it was: nothing is pulled again.
+    assert_eq!(block_on(store.meta(META_CURSOR)).unwrap(), cursor);
+    assert_eq!(block_on(a.sync()).unwrap().pulled, 0);
+    assert_eq!((a.status().rejected, a.status().pending), (0, 0));
+}
+
+#[test]
+fn a_discard_pulls_everything_again_when_it_cannot_fetch_the_record_alone() {
+    // Offline: no fetch is tried.
+    let server = FakeServer::default();
+    let (a, store) = a_rejected_edit_of_a_pulled_record(&server);
+    let rejected = block_on(a.rejected()).unwrap();
+    a.set_online(false);
+    block_on(a.discard_rejected(&rejected[0].id)).unwrap();
+    assert_eq!(server.fetches.get(), 0);
+    assert_eq!(data(&a, "r1"), None);
+    assert_eq!(
+        block_on(store.meta(META_CURSOR)).unwrap(),
+        Some(Value::Null)
+    );
+    a.set_online(true);
+    block_on(a.sync()).unwrap();
+    assert_eq!(data(&a, "r1"), Some(json!({"v": 1})));
+
+    // A pull (of another tab, say) moves the cursor while the record is on its way: a newer
+    // version may have gone by, kept out by the refused change, so the record is pulled again.
+    let server = FakeServer::default();
+    let (a, store) = a_rejected_edit_of_a_pulled_record(&server);
+    let rejected = block_on(a.rejected()).unwrap();
+    let moving = store.clone();
+    *server.on_fetch.borrow_mut() = Some(Box::new(move || {
+        let cursor = [(META_CURSOR, json!("99"))];
+        block_on(moving.update(&[], &cursor, &mut |_, r| r)).unwrap();
+    }));
+    block_on(a.discard_rejected(&rejected[0].id)).unwrap();
+    assert_eq!(server.fetches.get(), 1);
+    assert_eq!(data(&a, "r1"), None);
+    assert_eq!(
+        block_on(store.meta(META_CURSOR)).unwrap(),
+        Some(Value::Null)
+    );
+    assert_eq!(
+        block_on(store.meta(META_PULL_OWN)).unwrap(),
+        Some(json!(true))
+    );
+    block_on(a.sync()).unwrap();
+    assert_eq!(data(&a, "r1"), Some(json!({"v": 1})));
+}
+
+#[test]
+fn a_record_edited_while_its_discard_fetches_keeps_the_edit() {
+    let server = FakeServer::default();
+    let (a, store) = a_rejected_edit_of_a_pulled_record(&server);
+    let rejected = block_on(a.rejected()).unwrap();
+    // Another tab edits r1 while the fetch is on its way.
+    let editing = store.clone();
+    *server.on_fetch.borrow_mut() = Some(Box::new(move || {
+        let key = ("todos".to_owned(), "r1".to_owned());
+        block_on(editing.update(&[key], &[], &mut |_, r| {
+            let mut r = r.unwrap();
+            r.sync.status = SyncStatus::Unsynced;
+            if let Some(p) = r.pending.as_mut() {
+                p.change_id = "edited".to_owned();
+                p.note = None;
+            }
+            r.data = json!({"v": 3}).as_object().unwrap().clone();
+            Some(r)
+        }))
+        .unwrap();
+    }));
+    block_on(a.discard_rejected(&rejected[0].id)).unwrap();
+    assert_eq!(data(&a, "r1"), Some(json!({"v": 3})));
+    let r1 = block_on(a.get("todos", "r1")).unwrap().unwrap();
+    assert_eq!(r1.sync.status, SyncStatus::Unsynced);
+    assert_eq!(a.status().pending, 1);
+    // The edit goes out with the next cycle.
+    assert_eq!(block_on(a.sync()).unwrap().pushed, 1);
+}
