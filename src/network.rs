@@ -178,16 +178,23 @@ impl SyncDriver {
         })
         .await
         .unwrap_or(Err(ferrysync_core::Error::Busy));
+        self.catch_up_clock();
+        self.post(&Message::Status {
+            status: self.engine.status(),
+        });
+        outcome
+    }
+
+    /// Lets the app's write clock absorb every stamp the engine saw (pulled, acknowledged,
+    /// fetched, resolved), so the next local edit sorts after them. Called after each cycle and
+    /// after every other call that brings server versions in.
+    pub(crate) fn catch_up_clock(&self) {
         if let Some(inner) = self.inner.upgrade() {
             inner
                 .clock
                 .borrow_mut()
                 .observe(&self.engine.latest_stamp());
         }
-        self.post(&Message::Status {
-            status: self.engine.status(),
-        });
-        outcome
     }
 
     /// An automatic cycle, then the next one scheduled by its outcome.

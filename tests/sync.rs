@@ -292,14 +292,27 @@ async fn discarding_a_refused_edit_brings_back_the_servers_version_of_that_recor
   await a.sync();
   await a.put("todos", { id, text: "x".repeat(1100 * 1024) });
   eq((await a.sync()).rejected, 1, "refused");
+  // Then another device, whose clock is an hour ahead, writes version 2.
+  const ahead = String(Date.now() + 3600000).padStart(15, "0") + "-000000-fast";
+  const api = (path, body) => fetch(server + path, { method: body ? "POST" : "GET",
+    headers: { "content-type": "application/json", authorization: "Bearer " + token },
+    body: body && JSON.stringify(body) }).then((r) => r.json());
+  const pushed = await api("/api/sync/push", { deviceId: "fast", changes: { todos: [
+    { id, changeId: "fast-1", baseVersion: 1, hlc: ahead, deviceId: "fast", data: { v: 2 } }] } });
+  eq(pushed.results[0].version, 2, "the other device's write");
   const [r] = await a.rejected();
   await a.discardRejected(r.id);
   const back = await a.get("todos", id);
-  eq([back.v, back.text, back._sync.status, back._sync.version], [1, undefined, "SYNCED", 1],
+  eq([back.v, back.text, back._sync.status, back._sync.version], [2, undefined, "SYNCED", 2],
     "the server's version, at once");
   eq([a.status().rejected, a.status().pending], [0, 0], "status");
+  // An edit right away is stamped after the version it was made from, clock or no clock.
+  await a.put("todos", { id, v: 3 });
   const report = await a.sync();
-  eq([report.pushed, report.pulled], [0, 0], "nothing pulled again");
+  eq([report.pushed, report.pulled], [1, 0], "the edit pushed, nothing pulled again");
+  const stored = await api("/api/sync/records/todos/" + encodeURIComponent(id));
+  eq(stored.version, 3, "edited");
+  if (!(stored.hlc > ahead)) throw new Error(`stamped ${stored.hlc}, not after ${ahead}`);
   await cleanup(a);
 "#)
     .await;

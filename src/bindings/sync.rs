@@ -146,6 +146,7 @@ impl FerrySync {
             .resolve_conflict(&id, choice)
             .await
             .map_err(Error::from)?;
+        driver.catch_up_clock();
         if record.deleted {
             return Ok(JsValue::UNDEFINED);
         }
@@ -174,6 +175,7 @@ impl FerrySync {
             .discard_rejected(&id)
             .await
             .map_err(Error::from)?;
+        driver.catch_up_clock();
         Ok(())
     }
 }
