@@ -115,7 +115,6 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
-use crate::record::SyncStatus;
 use crate::store::LocalStore;
 use crate::transport::Transport;
 
@@ -236,22 +235,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         &self.transport
     }
 
-    /// The current status.
-    pub fn status(&self) -> Status {
-        self.status.borrow().clone()
-    }
-
-    /// Calls `listener` with the new status after every change to it; returns a handle for
-    /// [`Engine::off_status`].
-    pub fn on_status(&self, listener: StatusListener) -> u64 {
-        self.status_listeners.add(listener)
-    }
-
-    /// Removes a status listener; false when the handle was unknown.
-    pub fn off_status(&self, handle: u64) -> bool {
-        self.status_listeners.remove(handle)
-    }
-
     /// Calls `listener` with the records each sync step changed; returns a handle for
     /// [`Engine::off_records`].
     pub fn on_records(&self, listener: RecordListener) -> u64 {
@@ -263,78 +246,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         self.record_listeners.remove(handle)
     }
 
-    /// Tells the engine whether the device is online; offline, [`Engine::sync`] sends nothing.
-    pub fn set_online(&self, online: bool) {
-        self.update_status(|s| s.online = online);
-    }
-
-    /// Takes the cycle fields (`syncing`, `lastSyncAt`, `lastError`) of a status another tab
-    /// published for the same database; the counts are this engine's own (see
-    /// [`Engine::refresh_status`]).
-    pub fn adopt_cycle_status(&self, other: &Status) {
-        self.update_status(|s| {
-            s.syncing = other.syncing;
-            s.last_sync_at = other.last_sync_at.max(s.last_sync_at);
-            s.last_error = other.last_error.clone();
-        });
-    }
-
     /// A stamp after every stamp this engine issued or saw (pulled, acknowledged), so a clock
     /// kept elsewhere for the same device can [`HlcClock::observe`] it.
     pub fn latest_stamp(&self) -> Hlc {
         self.hlc.borrow_mut().now(0)
-    }
-
-    /// Recounts pending, conflicting and rejected records from the store (e.g. after another
-    /// tab changed it) and notifies status listeners.
-    pub async fn refresh_status(&self) -> Result<()> {
-        // A local write committed while the store counted may or may not be in the counts,
-        // and its own shift is already in the status: count again. Writes that keep coming
-        // cannot hold this up for long; the last count is taken after three tries.
-        let mut tries = 0;
-        let counts = loop {
-            let seen = self.edits.get();
-            let counts = self.store.counts().await?;
-            tries += 1;
-            if seen == self.edits.get() || tries == 3 {
-                break counts;
-            }
-        };
-        self.update_status(|s| {
-            s.pending = counts.pending;
-            s.conflicts = counts.conflicts;
-            s.rejected = counts.rejected;
-        });
-        Ok(())
-    }
-
-    /// Counts local writes into the status at once: `left` holds, for each record written,
-    /// the status it had (`SYNCED` for a new one); each is `UNSYNCED` now. A store that writes
-    /// outside the engine (the browser's app path) calls this after its commit, so `status()`
-    /// is true when the write returns.
-    pub fn edited(&self, left: &[SyncStatus]) {
-        let moves: Vec<_> = left.iter().map(|s| (*s, SyncStatus::Unsynced)).collect();
-        self.moved(&moves);
-    }
-
-    /// Moves the status's counts for records whose status went from the first of each pair to
-    /// the second (`SYNCED` also stands for a record that is gone), and tells a recount running
-    /// meanwhile to count again.
-    fn moved(&self, moves: &[(SyncStatus, SyncStatus)]) {
-        self.edits.set(self.edits.get() + 1);
-        if moves.iter().all(|(from, to)| from == to) {
-            return;
-        }
-        self.update_status(|s| {
-            for &(from, to) in moves {
-                if let Some(n) = s.count_of(from) {
-                    *n = n.saturating_sub(1);
-                }
-                if let Some(n) = s.count_of(to) {
-                    *n += 1;
-                }
-            }
-        });
     }
 
     /// Runs one cycle: push every `UNSYNCED` change, then pull every page.
@@ -384,24 +299,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         outcome?;
         counted?;
         Ok(report)
-    }
-
-    /// Applies `change` to the status, recomputes health and notifies listeners.
-    fn update_status(&self, change: impl FnOnce(&mut Status)) {
-        change(&mut self.status.borrow_mut());
-        self.publish_status();
-    }
-
-    /// Recomputes health and notifies listeners (one copy, whatever the change).
-    fn publish_status(&self) {
-        let snapshot = {
-            let mut status = self.status.borrow_mut();
-            status.health = status.health_of();
-            status.clone()
-        };
-        for listener in self.status_listeners.snapshot() {
-            listener(&snapshot);
-        }
     }
 
     fn emit_records(&self, events: &[RecordEvent]) {

@@ -10,6 +10,8 @@ mod api {
     pub(crate) mod conflicts;
     pub(crate) mod durability;
     pub(crate) mod own_writes;
+    pub(crate) mod processed;
+    pub(crate) mod records;
     pub(crate) mod status;
     pub(crate) mod sync;
 }
@@ -46,9 +48,9 @@ backend_tests! {
     auth::secret_persists_across_restarts,
     sync::push_then_pull_on_another_device,
     sync::idempotent_retry_returns_earlier_outcome,
-    sync::superseded_change_ids_are_forgotten_after_the_retention,
-    sync::the_server_forgets_superseded_change_ids_by_itself,
-    sync::one_record_is_served_as_it_is_now,
+    processed::superseded_change_ids_are_forgotten_after_the_retention,
+    processed::the_server_forgets_superseded_change_ids_by_itself,
+    records::one_record_is_served_as_it_is_now,
     sync::lost_response_then_edit_is_not_a_conflict,
     sync::tombstones_are_pulled_and_conflict_like_edits,
     sync::paging_through_2500_records,

@@ -3,6 +3,7 @@
 mod fake_server;
 mod model;
 mod races;
+mod status;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -348,65 +349,6 @@ fn a_manual_conflict_whose_answer_was_lost_still_opens() {
     block_on(b.resolve_conflict(&open[0].id, Choice::Local)).unwrap();
     block_on(a.sync()).unwrap();
     assert_eq!(data(&a, "t1"), Some(json!({"x": "b"})));
-}
-
-#[test]
-fn the_counts_move_batch_by_batch_during_a_push() {
-    let server = FakeServer::default();
-    let (a, _) = device("a", &server, config().with_batch_size(2));
-    for i in 0..5 {
-        let data = if i == 1 {
-            json!({"reject": true})
-        } else {
-            json!({"i": i})
-        };
-        block_on(a.put("todos", &format!("t{i}"), data)).unwrap();
-    }
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = seen.clone();
-    a.on_status(Rc::new(move |s: &Status| {
-        sink.borrow_mut().push((s.syncing, s.pending, s.rejected));
-    }));
-    block_on(a.sync()).unwrap();
-    // Each acknowledged batch moves the counts before the cycle ends (and recounts): t1 was
-    // refused in the first.
-    let seen = seen.borrow();
-    let mut during: Vec<(usize, usize)> = seen
-        .iter()
-        .filter(|(syncing, _, _)| *syncing)
-        .map(|(_, pending, rejected)| (*pending, *rejected))
-        .collect();
-    during.dedup();
-    assert_eq!(during, [(5, 0), (3, 1), (1, 1), (0, 1)]);
-    assert_eq!(seen.last(), Some(&(false, 0, 1)));
-}
-
-#[test]
-fn offline_sends_nothing_and_status_is_published() {
-    let server = FakeServer::default();
-    let (a, _) = device("a", &server, config());
-    let seen = Rc::new(RefCell::new(Vec::<Status>::new()));
-    let sink = seen.clone();
-    let handle = a.on_status(Rc::new(move |s: &Status| sink.borrow_mut().push(s.clone())));
-    a.set_online(false);
-    block_on(a.put("todos", "t1", json!({}))).unwrap();
-    assert_eq!(block_on(a.sync()).unwrap_err().code(), "OFFLINE");
-    assert_eq!(server.pushes.get() + server.pulls.get(), 0);
-    assert_eq!(a.status().health, Health::Offline);
-    a.set_online(true);
-    server.down.set(true);
-    assert_eq!(block_on(a.sync()).unwrap_err().code(), "NETWORK");
-    server.down.set(false);
-    block_on(a.sync()).unwrap();
-    let seen = seen.borrow();
-    assert!(seen.iter().any(|s| s.syncing));
-    assert!(seen.iter().any(|s| s.health == Health::Degraded));
-    assert_eq!(seen.last().unwrap().health, Health::Good);
-    assert!(a.off_status(handle));
-    assert_eq!(
-        block_on(a.put("todos", "t", json!(3))).unwrap_err().code(),
-        "INVALID_ARGUMENT"
-    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN, R
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::common::{change, Backend};
+use super::common::{change, numbered_changes, Backend};
 
 fn code(body: &Value) -> &str {
     body["error"]["code"]
@@ -139,9 +139,7 @@ pub(crate) async fn bad_items_are_rejected_alone(backend: Backend) {
 pub(crate) async fn oversized_bodies_and_batches(backend: Backend) {
     let server = backend.start().await;
     let s = server.register("alice").await;
-    let items: Vec<Value> = (0..1001)
-        .map(|i| change(&format!("r{i}"), &format!("c{i}"), None, 1, "d", json!({})))
-        .collect();
+    let items = numbered_changes(1001, &json!({}));
     let (status, body) = server
         .post(
             "/api/sync/push",
@@ -303,18 +301,7 @@ pub(crate) async fn health_openapi_cors_gzip_static(backend: Backend) {
     assert!(evil.headers().get("access-control-allow-origin").is_none());
 
     let s = server.register("alice").await;
-    let items: Vec<Value> = (0..50)
-        .map(|i| {
-            change(
-                &format!("r{i}"),
-                &format!("c{i}"),
-                None,
-                1,
-                "d",
-                json!({"text": "hello"}),
-            )
-        })
-        .collect();
+    let items = numbered_changes(50, &json!({"text": "hello"}));
     server.push(&s, "d", json!({"n": items}), json!({})).await;
     let res = server
         .client

@@ -196,6 +196,19 @@ impl Server {
         body["results"].as_array().unwrap().clone()
     }
 
+    /// Pushes one change of `notes` from `device` with `policies`; returns its result.
+    pub(crate) async fn push_one(
+        &self,
+        s: &Session,
+        device: &str,
+        change: &Value,
+        policies: Value,
+    ) -> Value {
+        self.push(s, device, json!({ "notes": [change] }), policies)
+            .await
+            .remove(0)
+    }
+
     /// Pulls one page.
     pub(crate) async fn pull(
         &self,
@@ -252,6 +265,22 @@ pub(crate) fn change(
         "deviceId": device,
         "data": data,
     })
+}
+
+/// `n` new records `r0`, `r1`, … (change ids `c0`, `c1`, …) by device `d`, each holding `data`.
+pub(crate) fn numbered_changes(n: usize, data: &Value) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            change(
+                &format!("r{i}"),
+                &format!("c{i}"),
+                None,
+                1,
+                "d",
+                data.clone(),
+            )
+        })
+        .collect()
 }
 
 /// A delete of `id`.

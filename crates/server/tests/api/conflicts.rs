@@ -42,10 +42,7 @@ async fn diverge(server: &Server, s: &Session, id: &str, millis: u64) -> Value {
 
 async fn push_one(server: &Server, s: &Session, edit: Value, strategy: &str) -> Value {
     let policies = json!({"notes": {"strategy": strategy}});
-    server
-        .push(s, "laptop", json!({"notes": [edit]}), policies)
-        .await
-        .remove(0)
+    server.push_one(s, "laptop", &edit, policies).await
 }
 
 pub(crate) async fn server_wins(backend: Backend) {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::common::{change, Backend};
+use super::common::{change, numbered_changes, Backend};
 
 pub(crate) async fn concurrent_pushes_are_never_skipped_by_pulls(backend: Backend) {
     pull_while_pushing(backend, false).await;
@@ -146,18 +146,7 @@ pub(crate) async fn writes_reach_the_database_file_in_the_background(backend: Ba
     let size = || std::fs::metadata(path.as_path()).map_or(0, |m| m.len());
     let before = size();
     let note = "x".repeat(200);
-    let items: Vec<Value> = (0..500)
-        .map(|i| {
-            change(
-                &format!("r{i}"),
-                &format!("c{i}"),
-                None,
-                1,
-                "d",
-                json!({ "note": note }),
-            )
-        })
-        .collect();
+    let items = numbered_changes(500, &json!({ "note": note }));
     server.push(&s, "d", json!({ "n": items }), json!({})).await;
     // 500 records of 200+ bytes: at least 100 KB more in the file once checkpointed.
     let mut grown = 0;
