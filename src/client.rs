@@ -59,11 +59,14 @@ impl Inner {
         let (last, seq) = store.clock().await?;
         let schema_meta = serde_json::to_value(store.schema()).unwrap_or(Value::Null);
         let _ = store.meta_init(SCHEMA, schema_meta, &[]).await;
+        let store = Rc::new(store);
+        // Acknowledgements a page left unfolded (it closed before its fold ended).
+        crate::network::fold_later(&store);
         Ok(Self {
             options,
             clock: RefCell::new(HlcClock::resume(device_id.clone(), &last)),
             device_id,
-            store: Rc::new(store),
+            store,
             seq: Cell::new(seq),
             subscribers: RefCell::default(),
             next_subscriber: Cell::new(1),

@@ -178,6 +178,9 @@ impl SyncDriver {
         })
         .await
         .unwrap_or(Err(ferrysync_core::Error::Busy));
+        // The cycle's acknowledgements are folded into their rows in the background (reads
+        // join them until then); a fold that fails leaves them to the next one.
+        fold_later(self.engine.store());
         self.catch_up_clock();
         self.post(&Message::Status {
             status: self.engine.status(),
@@ -387,4 +390,12 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<JsValue, ferrysync_core::StoreError> {
     crate::store::row::to_js(value)
+}
+
+/// Folds `store`'s acknowledgements into their rows in the background ([`IndexedDb::fold`]).
+pub(crate) fn fold_later(store: &Rc<IndexedDb>) {
+    let store = store.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = store.fold().await;
+    });
 }

@@ -5,9 +5,11 @@
 //! runs one transaction and awaits nothing but its requests; a failed step aborts the transaction
 //! explicitly, because IndexedDB would otherwise commit the requests that did succeed.
 
+pub mod acks;
 pub mod app;
 pub mod batch;
 pub mod clock;
+pub mod fold;
 pub mod idb;
 pub mod listing;
 pub mod objects;
@@ -22,7 +24,7 @@ use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Counts, Key, LocalStore, Result, StoreError, UpdateFn};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use web_sys::{IdbDatabase, IdbKeyRange, IdbTransaction};
+use web_sys::{IdbDatabase, IdbTransaction};
 
 use listing::Listing;
 use row::{entry_key, record_of, Entry};
@@ -36,6 +38,10 @@ pub struct IndexedDb {
     schema: Schema,
     /// How many optimistic updates were redone with reads (see `redone_updates`).
     redone: std::cell::Cell<u32>,
+    /// The latest outbox listings: their span of positions and the [`clock::Stamp`] read with
+    /// them, so that an acknowledgement of records listed can
+    /// tell that none was written since without reading them again.
+    listings: RefCell<Vec<(u64, u64, clock::Stamp)>>,
     /// This device's id, kept in meta [`DEVICE_ID`] (rows leave it out of their own stamps).
     device: String,
 }
@@ -54,6 +60,7 @@ impl IndexedDb {
             db: RefCell::new(Some(db)),
             schema,
             redone: std::cell::Cell::new(0),
+            listings: RefCell::new(Vec::new()),
             device: String::new(),
         };
         let layout = Value::from(schema::LAYOUT);
@@ -144,8 +151,16 @@ impl LocalStore for IndexedDb {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>> {
         self.check(collection)?;
         let tx = self.transaction(&[collection, OUTBOX], false)?;
-        let (row, entry) = read_pair(&tx, collection, id).await?;
-        record_of(id, row, entry, &self.device)
+        let pair = read_pair(&tx, collection, id);
+        let acks = acks::read(&tx, None)?;
+        let ((row, entry), acks) = (pair.await?, acks.await?);
+        // An entry overrides the row; only a row alone may be acknowledged.
+        let row_only = entry.is_none();
+        let record = record_of(id, row, entry, &self.device)?;
+        Ok(record.map(|r| match row_only {
+            true => acks.settle(collection, r),
+            false => r,
+        }))
     }
 
     async fn update(
@@ -171,14 +186,18 @@ impl LocalStore for IndexedDb {
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         // Writes issued before their check must never commit unchecked.
         let guard = idb::AbortOnDrop::new(&tx);
-        let assumed = batch::update_assumed(&tx, &self.device, read, meta, f).await;
+        let stamp = self.listed_with(read);
+        let assumed = batch::update_assumed(&tx, &self.device, read, meta, f, stamp).await;
         match assumed {
-            Ok(Some(written)) => {
+            Ok((Some(written), nonce)) => {
                 let written = idb::commit_or_abort(&tx, Ok(written)).await;
                 guard.disarm();
+                if let (Ok(_), Some(seen)) = (&written, stamp) {
+                    self.relisted(seen, nonce);
+                }
                 return written;
             }
-            Ok(None) => {
+            Ok((None, _)) => {
                 let _ = tx.abort();
                 guard.disarm();
                 self.redone.set(self.redone.get().saturating_add(1));
@@ -190,7 +209,9 @@ impl LocalStore for IndexedDb {
         }
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         let written = batch::update_read(&tx, &self.device, read, meta, f).await;
-        idb::commit_or_abort(&tx, written).await
+        let (written, seen, nonce) = idb::commit_or_abort(&tx, written).await?;
+        self.relisted(seen, nonce);
+        Ok(written)
     }
 
     async fn update_if(
@@ -232,24 +253,14 @@ impl LocalStore for IndexedDb {
 
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let range = match after {
-            // Positions are below 2^53, so they are exact as JS numbers.
-            Some(after) => idb::thrown(IdbKeyRange::lower_bound_with_open(
-                &(after as f64).into(),
-                true,
-            ))?
-            .into(),
-            None => JsValue::UNDEFINED,
-        };
-        self.listed(Listing::Outbox, &range, Some(limit), None)
-            .await
+        self.listed(Listing::Outbox, after, Some(limit), None).await
     }
 
     async fn unsynced(&self, collection: Option<&str>) -> Result<Vec<(String, LocalRecord)>> {
         if let Some(c) = collection {
             self.check(c)?;
         }
-        self.listed(Listing::NotSynced, &JsValue::UNDEFINED, None, collection)
+        self.listed(Listing::NotSynced, None, None, collection)
             .await
     }
 
@@ -283,6 +294,40 @@ impl IndexedDb {
             }
         }
         self.transaction(&stores, true)
+    }
+
+    /// Remembers an outbox listing of positions `lo..=hi` read with clock entry `stamp` (the
+    /// last few).
+    fn listed_at(&self, lo: u64, hi: u64, stamp: clock::Stamp) {
+        let mut listings = self.listings.borrow_mut();
+        if listings.len() >= 4 {
+            listings.remove(0);
+        }
+        listings.push((lo, hi, stamp));
+    }
+
+    /// After an update of the records of one listing (an acknowledgement) that saw `seen` before
+    /// it and wrote `nonce` into [`clock::WRITTEN`]: listings that had seen `seen` still hold
+    /// (their records are others) under the stamp it left.
+    fn relisted(&self, seen: clock::Stamp, nonce: f64) {
+        for listing in self.listings.borrow_mut().iter_mut() {
+            if listing.2 == seen {
+                listing.2 = (seen.0, nonce);
+            }
+        }
+    }
+
+    /// The stamp read with a listing that held every record of `records`, all pending.
+    fn listed_with(&self, records: &[(String, LocalRecord)]) -> Option<clock::Stamp> {
+        let positions = records
+            .iter()
+            .map(|(_, r)| r.pending.as_ref().map(|p| p.seq));
+        let positions: Option<Vec<u64>> = positions.collect();
+        let positions = positions?;
+        let (lo, hi) = (*positions.iter().min()?, *positions.iter().max()?);
+        let listings = self.listings.borrow();
+        let found = listings.iter().rev().find(|(l, h, _)| *l <= lo && hi <= *h);
+        found.map(|(_, _, stamp)| *stamp)
     }
 
     /// How many optimistic updates so far (on this connection) were aborted and redone with

@@ -342,6 +342,8 @@ async fn a_failed_write_leaves_nothing_half_written() {
     IndexedDb::delete(&name).await.unwrap();
 }
 
+#[path = "web/acks.rs"]
+mod acks;
 #[path = "web/errors.rs"]
 mod errors;
 #[path = "web/layout.rs"]

@@ -15,6 +15,7 @@ use serde_json::Map;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbTransaction};
 
+use super::acks::{self, Acks};
 use super::row::{self, entry_key, Entry, RowSync, SYNC};
 use super::schema::OUTBOX;
 use super::{idb, objects, read_pair, IndexedDb};
@@ -100,9 +101,13 @@ impl IndexedDb {
     /// The live row `collection/id`, if any.
     pub async fn get_row(&self, collection: &str, id: &str) -> Result<Option<JsValue>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection], false)?;
-        let row = idb::get(idb::store(&tx, collection)?.get(&id.into())).await?;
-        Ok(row.map(idb::clean_row))
+        let tx = self.transaction(&[collection, OUTBOX], false)?;
+        let row = idb::get(idb::store(&tx, collection)?.get(&id.into()));
+        let rows = idb::app_rows(&tx, collection, async {
+            Ok(row.await?.into_iter().collect::<Array>())
+        })
+        .await?;
+        Ok((rows.length() > 0).then(|| rows.get(0)))
     }
 
     /// The live rows of `collection` whose `index` (`None`: the id) is in `range`, in key order.
@@ -130,14 +135,16 @@ impl IndexedDb {
             }
         }
         let range = key_range(range)?.map_or(JsValue::UNDEFINED, JsValue::from);
-        let tx = self.transaction(&[collection], false)?;
+        let tx = self.transaction(&[collection, OUTBOX], false)?;
         let store = idb::store(&tx, collection)?;
         let source: JsValue = match index {
             None => store.into(),
             Some(name) => idb::thrown(store.index(name))?.into(),
         };
-        let rows = idb::values(&source, &range, limit, reverse).await;
-        rows.map(idb::clean_rows).map_err(query_error)
+        let rows = idb::values(&source, &range, limit, reverse);
+        idb::app_rows(&tx, collection, rows)
+            .await
+            .map_err(query_error)
     }
 
     /// Number of live records in `collection`.
@@ -201,10 +208,13 @@ type State = (Option<JsValue>, Option<(SyncMeta, Option<Pending>)>, bool);
 fn state_of(
     (row, entry): (Option<JsValue>, Option<Entry>),
     device: &str,
+    (acks, collection, id): (&Acks, &str, &str),
 ) -> Result<State, StoreError> {
     let meta = match (&entry, &row) {
         (Some(e), _) => Some((e.sync.clone(), e.pending.clone())),
-        (None, Some(row)) => Some(row_sync_of(row)?.split(device)),
+        (None, Some(row)) => {
+            Some(acks.settle_meta(collection, id, row_sync_of(row)?.split(device)))
+        }
         (None, None) => None,
     };
     let tombstone = entry.as_ref().is_some_and(|e| e.deleted);
@@ -218,6 +228,11 @@ async fn write_in(
     writes: Vec<Write>,
     clock: JsValue,
 ) -> Result<WriteOutcome, StoreError> {
+    // Records with new ids have no acknowledgement: writes of such records only issue puts.
+    let acks = match writes.iter().all(|w| w.fresh) {
+        true => None,
+        false => Some(acks::read(tx, None)?),
+    };
     let reads = idb::each(
         writes
             .iter()
@@ -225,6 +240,10 @@ async fn write_in(
             .map(|w| read_pair(tx, collection, &w.id)),
     )
     .await?;
+    let acks = match acks {
+        Some(acks) => acks.await?,
+        None => Acks::default(),
+    };
     let rows_store = idb::store(tx, collection)?;
     let outbox = idb::store(tx, OUTBOX)?;
     let collection_js = JsValue::from_str(collection);
@@ -238,7 +257,7 @@ async fn write_in(
         let read = if w.fresh { None } else { reads.next() };
         let (old_row, old_meta, had_entry) = match state.remove(&w.id) {
             Some(seen) => seen,
-            None => state_of(read.unwrap_or_default(), device)?,
+            None => state_of(read.unwrap_or_default(), device, (&acks, collection, &w.id))?,
         };
         // A tombstone has no row: deleting it again changes nothing.
         if w.row.is_none() && old_row.is_none() {
@@ -295,6 +314,8 @@ async fn write_in(
             state.insert(w.id, (row, Some((sync, Some(pending))), tombstone));
         }
     }
+    // Each written record's acknowledgement was taken into its new state above.
+    acks.remove(tx, written.iter().map(|(id, _)| (collection, id.as_str())))?;
     idb::thrown(outbox.put(&clock))?;
     Ok((written, left))
 }

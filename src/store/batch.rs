@@ -22,9 +22,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbObjectStore, IdbTransaction};
 
+use super::acks::{self, Acks};
 use super::row::{self, entry_key, Entry, RowSync, StoredRow, SYNC};
 use super::schema::{META, OUTBOX};
-use super::{idb, js_store_error};
+use super::{clock, idb, js_store_error};
 
 mod guarded;
 mod known;
@@ -91,6 +92,14 @@ fn read_arrays<T: DeserializeOwned>(
     }
 }
 
+/// The values of `store(names[i]).get(keys[i])`, keys known to exist, read inside `tx`.
+pub async fn get_all_of(tx: &IdbTransaction, names: &Array, keys: &Array) -> Result<Array> {
+    let values = JsFuture::from(get_many(tx, names, keys, false))
+        .await
+        .map_err(|e| js_store_error(&e))?;
+    Ok(values.unchecked_into())
+}
+
 /// Decodes an array of stored values (`undefined` = absent), as JSON when it has that form.
 pub fn decode<T: DeserializeOwned>(values: &Array) -> Result<Vec<Option<T>>> {
     if let Some(text) = to_json(values) {
@@ -122,7 +131,7 @@ impl Serialize for RowOut<'_> {
     }
 }
 
-fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))
 }
@@ -131,25 +140,35 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
 /// row and whether it had an entry.
 pub type Read = (Option<LocalRecord>, bool, bool);
 
-/// The records (row and outbox entry joined) at `keys`, read inside `tx`, with whether each
-/// had a row and an entry. The reads are issued now; the future joins their answers.
+/// The records (row, outbox entry and acknowledgement joined) at `keys`, read inside `tx`, with
+/// whether each had a row and an entry, and the acknowledgements read. The reads are issued
+/// now; the future joins their answers.
 fn read_records<'a>(
     tx: &IdbTransaction,
     device: &'a str,
     keys: &'a [Key],
-) -> Result<impl std::future::Future<Output = Result<Vec<Read>>> + 'a> {
+) -> Result<impl std::future::Future<Output = Result<(Vec<Read>, Acks)>> + 'a> {
     let [names, ids, outboxes, entry_keys] = key_lists(keys)?;
     let rows = read_arrays::<StoredRow>(tx, &names, &ids, true);
     let entries = read_arrays::<Entry>(tx, &outboxes, &entry_keys, true);
+    let acks = acks::read(tx, None)?;
     Ok(async move {
-        let (rows, entries) = (rows.await?, entries.await?);
-        keys.iter()
+        let (rows, entries, acks) = (rows.await?, entries.await?, acks.await?);
+        let read = keys
+            .iter()
             .zip(rows.into_iter().zip(entries))
-            .map(|((_, id), (row, entry))| {
+            .map(|((collection, id), (row, entry))| {
                 let (had_row, had_entry) = (row.is_some(), entry.is_some());
-                Ok((row::join(id, row, entry, device), had_row, had_entry))
+                let record = row::join(id, row, entry, device);
+                // An entry overrides the row; only a row alone may be acknowledged.
+                let record = match had_entry {
+                    true => record,
+                    false => record.map(|r| acks.settle(collection, r)),
+                };
+                (record, had_row, had_entry)
             })
-            .collect()
+            .collect();
+        Ok((read, acks))
     })
 }
 
@@ -162,18 +181,35 @@ pub async fn update(
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_records(tx, device, keys)?.await?;
-    write(tx, device, keys, read, meta, f)
+    let (read, acks) = read_records(tx, device, keys)?.await?;
+    write(
+        tx,
+        device,
+        keys,
+        read,
+        &acks,
+        meta,
+        f,
+        false,
+        js_sys::Math::random(),
+    )
 }
 
-/// Passes each read record to `f` and issues the writes of what it returns and of `meta`.
+/// Passes each read record to `f` and issues the writes of what it returns and of `meta`. A
+/// written record's acknowledgement item (in `acks`, read in `tx`) is removed. With `settling`
+/// (a push's results), records `f` only settles go into one new acknowledgement batch instead
+/// of having their rows rewritten (see [`acks`]).
+#[allow(clippy::too_many_arguments)]
 fn write(
     tx: &IdbTransaction,
     device: &str,
     keys: &[Key],
     read: Vec<Read>,
+    acks: &Acks,
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
+    settling: bool,
+    nonce: f64,
 ) -> Result<Vec<Option<LocalRecord>>> {
     // A key listed twice sees its own earlier result, as in one sequential pass; `stored` says
     // whether a row and an entry exist on disk, so only those are deleted. `current` points at
@@ -181,6 +217,9 @@ fn write(
     let mut current: HashMap<&Key, (usize, bool, bool)> = HashMap::with_capacity(keys.len());
     let mut order: Vec<&Key> = Vec::with_capacity(keys.len());
     let mut written: Vec<Option<LocalRecord>> = Vec::with_capacity(keys.len());
+    // By index in `written`, for a key's only result when its row alone held a pending change:
+    // the record as read, to tell whether `f` only settled it.
+    let mut before: Vec<Option<LocalRecord>> = Vec::new();
     for (key, (record, had_row, had_entry)) in keys.iter().zip(read) {
         let (old, had_row, had_entry) = match current.get(key) {
             Some(&(at, had_row, had_entry)) => (written[at].clone(), had_row, had_entry),
@@ -189,19 +228,32 @@ fn write(
                 (record, had_row, had_entry)
             }
         };
+        if settling {
+            let row_only = had_row && !had_entry && !current.contains_key(key);
+            before.push(old.clone().filter(|r| row_only && r.pending.is_some()));
+        }
         current.insert(key, (written.len(), had_row, had_entry));
         written.push(f(key, old));
     }
+    let mut items = Vec::new();
+    let mut rewritten = Vec::with_capacity(order.len());
     let mut puts: HashMap<&str, Vec<RowOut<'_>>> = HashMap::new();
     let mut deletes: HashMap<&str, Array> = HashMap::new();
     let mut entries: Vec<Entry> = Vec::new();
     let entry_deletes = Array::new();
-    for key in order {
+    for &key in &order {
         let (collection, id) = key;
         let Some(&(at, had_row, had_entry)) = current.get(key) else {
             continue;
         };
         let next = &written[at];
+        if let (Some(Some(old)), Some(next)) = (before.get(at), next) {
+            if let Some(item) = acks::Item::of(collection, old, true, next) {
+                items.push(item);
+                continue;
+            }
+        }
+        rewritten.push((collection.as_str(), id.as_str()));
         match next.as_ref().filter(|r| !r.deleted) {
             Some(record) => puts
                 .entry(collection)
@@ -241,6 +293,10 @@ fn write(
     if entry_deletes.length() > 0 {
         idb::thrown(delete_all(&outbox, &entry_deletes))?;
     }
+    // Every record written here (not merely settled) loses its acknowledgement item.
+    acks.remove(tx, rewritten)?;
+    acks::put(tx, items)?;
+    clock::written(&outbox, nonce)?;
     let meta_store = idb::store(tx, META)?;
     for (key, value) in meta {
         idb::thrown(meta_store.put_with_key(&row::to_js(value)?, &(*key).into()))?;

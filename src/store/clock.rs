@@ -24,6 +24,8 @@ pub fn entry(hlc: &Hlc, seq: u64) -> JsValue {
     let _ = Reflect::set(&entry, &"k".into(), &CLOCK.into());
     let _ = Reflect::set(&entry, &"hlc".into(), &hlc.to_string().into());
     let _ = Reflect::set(&entry, &"seq".into(), &(seq as f64).into());
+    // A new `w` with every local write (see [`WRITTEN`]).
+    let _ = Reflect::set(&entry, &"w".into(), &js_sys::Math::random().into());
     entry.into()
 }
 
@@ -61,4 +63,37 @@ pub fn answer(key: &str, own: Option<Value>, clock: Option<&Value>) -> Option<Va
     } else {
         Value::from(seq)
     })
+}
+
+/// Outbox key of `{ k, w }`. Every transaction that writes records stores a new random `w`
+/// in this entry (the store's updates, [`written`]) or in the [`CLOCK`] entry (the app's
+/// writes, [`entry`]), so when both `w`s are unchanged ([`Stamp`]), no record was written in
+/// between (a push's acknowledgement relies on it, see `batch::update_assumed`).
+pub const WRITTEN: &str = "\u{0}written";
+
+/// The `w`s of the [`CLOCK`] and [`WRITTEN`] entries as read (-1 for an entry without one).
+pub type Stamp = (f64, f64);
+
+/// Issues the put of the [`WRITTEN`] entry with `w` (a fresh random number) into `outbox`.
+pub fn written(outbox: &web_sys::IdbObjectStore, w: f64) -> ferrysync_core::store::Result<()> {
+    let entry = Object::new();
+    let _ = Reflect::set(&entry, &"k".into(), &WRITTEN.into());
+    let _ = Reflect::set(&entry, &"w".into(), &w.into());
+    super::idb::thrown(outbox.put(&entry)).map(drop)
+}
+
+/// Issues the reads of the [`CLOCK`] and [`WRITTEN`] entries in `outbox`; the future yields
+/// their [`Stamp`].
+pub fn stamp(
+    outbox: &web_sys::IdbObjectStore,
+) -> impl std::future::Future<Output = ferrysync_core::store::Result<Stamp>> {
+    let clock = super::idb::get(outbox.get(&CLOCK.into()));
+    let written = super::idb::get(outbox.get(&WRITTEN.into()));
+    let w = |entry: Option<JsValue>| {
+        entry
+            .and_then(|e| Reflect::get(&e, &"w".into()).ok())
+            .and_then(|w| w.as_f64())
+            .unwrap_or(-1.0)
+    };
+    async move { Ok((w(clock.await?), w(written.await?))) }
 }

@@ -209,7 +209,7 @@ function spanSeen(name, narrow) {
  * app reads `{ status, version?, updatedAt }`. A fresh object replaces `_sync`, which takes less
  * than half the time of deleting the three fields (`node www/bench/clean-rows.mjs`). Returns the
  * row. */
-export function cleanRow(row) {
+function cleanRow(row) {
   const s = row?._sync;
   if (s && (s.p !== undefined || s.o !== undefined || s.u !== undefined)) {
     row._sync = s.version === undefined
@@ -219,10 +219,116 @@ export function cleanRow(row) {
   return row;
 }
 
-/** `cleanRow` of every row of `rows`, in place; returns `rows`. */
-export function cleanRows(rows) {
-  for (const row of rows) cleanRow(row);
+/**
+ * `cleanRow` of every row of `rows` (of collection `c`), in place; returns `rows`. A row whose
+ * pending change (`_sync.p`, short `"<seq> <changeId> <stamp>"` or an object) is acknowledged
+ * in `acks` (`acksRead`) reads as in sync at the acknowledged version.
+ */
+export function cleanRows(rows, acks, c) {
+  const any = acksLen(acks) > 0;
+  for (const row of rows) {
+    const s = row._sync;
+    const version = any && s?.p !== undefined
+      ? acksVersion(acks, c, row.id, typeof s.p === "string" ? s.p.split(" ")[1] : s.p.changeId)
+      : NaN;
+    if (Number.isNaN(version)) { cleanRow(row); continue; }
+    const v = version >= 0 ? version : s.version;
+    row._sync = v === undefined
+      ? { status: "SYNCED", updatedAt: s.updatedAt }
+      : { status: "SYNCED", version: v, updatedAt: s.updatedAt };
+  }
   return rows;
+}
+
+// Acknowledgement batches (src/store/acks.rs): outbox entries `{ k, items }`, `k` =
+// `"\0ack <highest position> <lowest position>"` (16 digits each), an item
+// `[collection, id, changeId, version or null, position]`.
+const ACK = "\u0000ack ", ACK_END = "\u0000ack!";
+const padded = (n) => String(n).padStart(16, "0");
+
+/**
+ * Reads in `tx` the acknowledgement batches of store `outbox` holding a position above `after`
+ * (all when -1); resolves with `{ batches, byKey }`, `byKey` mapping `collection\0id` to its
+ * `[batch, item]`.
+ */
+export function acksRead(tx, outbox, after) {
+  const lower = after < 0 ? ACK : ACK + padded(after + 1);
+  return settle(tx.objectStore(outbox).getAll(IDBKeyRange.bound(lower, ACK_END, false, true)))
+    .then((batches) => {
+      const byKey = new Map();
+      for (const b of batches) for (const item of b.items) byKey.set(`${item[0]}\u0000${item[1]}`, [b, item]);
+      return { batches, byKey };
+    });
+}
+
+/** How many records `acks` acknowledges (0 for `undefined`). */
+export function acksLen(acks) {
+  return acks ? acks.byKey.size : 0;
+}
+
+/**
+ * The version `acks` gives record `c`/`id` when its pending change is `changeId` (any change
+ * when `""`): -1 when the item has none, NaN when there is no such item.
+ */
+export function acksVersion(acks, c, id, changeId) {
+  const found = acks?.byKey.get(`${c}\u0000${id}`);
+  if (!found || (changeId !== "" && found[1][2] !== changeId)) return NaN;
+  return found[1][3] ?? -1;
+}
+
+/** Issues in `tx` the removal of the items of records `names[i]`/`ids[i]` from their batches. */
+export function acksRemove(tx, outbox, acks, names, ids) {
+  const gone = new Map();
+  for (let i = 0; i < ids.length; i++) {
+    const key = `${names[i]}\u0000${ids[i]}`, found = acks?.byKey.get(key);
+    if (!found) continue;
+    acks.byKey.delete(key);
+    let items = gone.get(found[0]);
+    if (!items) gone.set(found[0], items = new Set());
+    items.add(found[1]);
+  }
+  const store = tx.objectStore(outbox);
+  for (const [batch, items] of gone) {
+    batch.items = batch.items.filter((item) => !items.has(item));
+    if (batch.items.length > 0) store.put(batch); else store.delete(batch.k);
+  }
+}
+
+/** Issues in `tx` the put of a new batch of `items` (JSON text of a non-empty array). */
+export function acksPut(tx, outbox, items) {
+  items = JSON.parse(items);
+  let lo = Infinity, hi = -Infinity;
+  for (const item of items) { lo = Math.min(lo, item[4]); hi = Math.max(hi, item[4]); }
+  tx.objectStore(outbox).put({ k: `${ACK}${padded(hi)} ${padded(lo)}`, items });
+}
+
+/**
+ * Up to `limit` (all when 0) rows of store `name` in `range` of its index `index`, in key
+ * order; with a limit, the rows `acks` acknowledges are left out first (the index's keys are
+ * listed with room for them, then the rows read), so that they do not take the places of others.
+ */
+export function listRows(tx, name, index, range, limit, acks) {
+  const source = tx.objectStore(name).index(index);
+  const n = acksLen(acks);
+  if (limit === 0) return settle(source.getAll(range));
+  if (n === 0) return settle(source.getAll(range, limit));
+  return settle(source.getAllKeys(range, limit + n)).then((ids) => {
+    const keys = ids.filter((id) => Number.isNaN(acksVersion(acks, name, id, ""))).slice(0, limit);
+    return getMany(tx, keys.map(() => name), keys, false);
+  });
+}
+
+/** Up to `limit` `[collection, id]` of the records `acks` acknowledges in collections `names`. */
+export function acksKeys(acks, names, limit) {
+  const keys = [];
+  const wanted = new Set(names);
+  for (const b of acks?.batches ?? []) {
+    for (const item of b.items) {
+      if (keys.length >= limit) return keys;
+      if (wanted.has(item[0])) keys.push([item[0], item[1]]);
+    }
+  }
+  return keys;
 }
 
 /** JSON text of `value` (`undefined` entries of an array become `null`; a BigInt in the i64/u64

@@ -22,12 +22,21 @@ extern "C" {
     #[wasm_bindgen(js_name = open)]
     fn open_js(name: &str, version: u32, upgrade: &Function, grace_ms: f64) -> Promise;
     fn remove(name: &str) -> Promise;
-    /// See `idb.js`.
-    #[wasm_bindgen(js_name = cleanRow)]
-    pub fn clean_row(row: JsValue) -> JsValue;
-    /// See `idb.js`.
     #[wasm_bindgen(js_name = cleanRows)]
-    pub fn clean_rows(rows: Array) -> Array;
+    fn clean_rows(rows: Array, acks: &JsValue, collection: &str) -> Array;
+}
+
+/// The rows of `collection` that `read` (issued in `tx`) resolves with, as the app reads them
+/// (see `cleanRows` in `idb.js`): joined with the acknowledgement batches, read in `tx` too,
+/// which must span the outbox.
+pub async fn app_rows(
+    tx: &IdbTransaction,
+    collection: &str,
+    read: impl std::future::Future<Output = Result<Array>>,
+) -> Result<Array> {
+    let acks = super::acks::read(tx, None)?;
+    let rows = read.await?;
+    Ok(clean_rows(rows, acks.await?.js(), collection))
 }
 
 #[wasm_bindgen]

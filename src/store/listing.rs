@@ -5,12 +5,27 @@
 
 use ferrysync_core::record::{LocalRecord, SyncStatus};
 use ferrysync_core::store::{Counts, Result};
-use wasm_bindgen::JsValue;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbKeyRange, IdbObjectStore};
 
 use super::row::{self, not_synced_code, Entry, StoredRow};
 use super::schema::{NOT_SYNCED, OUTBOX, OUTBOX_ORDER, ROW_NOT_SYNCED, ROW_ORDER};
-use super::{batch, idb, IndexedDb};
+use super::{acks, batch, clock, idb, js_store_error, IndexedDb};
+
+#[wasm_bindgen(module = "/src/store/idb.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = listRows)]
+    fn list_rows(
+        tx: &web_sys::IdbTransaction,
+        name: &str,
+        index: &str,
+        range: &JsValue,
+        limit: u32,
+        acks: &JsValue,
+    ) -> Promise;
+}
 
 /// Which sparse indexes a listing reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +50,26 @@ fn index_of(store: &IdbObjectStore, name: &str) -> Result<web_sys::IdbIndex> {
 }
 
 impl IndexedDb {
-    /// Up to `limit` records (all when `None`) whose key in `listing`'s indexes is in `range`,
-    /// in key order (push order; status, then collection and id), of collection `only` or all.
+    /// Up to `limit` records (all when `None`) in `listing`'s indexes, in key order (push order
+    /// from after outbox position `after`; status, then collection and id), of collection `only`
+    /// or all. Rows an acknowledgement settles (see [`acks`](super::acks)) are left out.
     pub(super) async fn listed(
         &self,
         listing: Listing,
-        range: &JsValue,
+        after: Option<u64>,
         limit: Option<u32>,
         only: Option<&str>,
     ) -> Result<Vec<(String, LocalRecord)>> {
+        let range: JsValue = match after {
+            // Positions are below 2^53, so they are exact as JS numbers.
+            Some(after) => idb::thrown(IdbKeyRange::lower_bound_with_open(
+                &(after as f64).into(),
+                true,
+            ))?
+            .into(),
+            None => JsValue::UNDEFINED,
+        };
+        let range = &range;
         let collections: Vec<&str> = self
             .schema
             .keys()
@@ -54,17 +80,26 @@ impl IndexedDb {
         stores.push(OUTBOX);
         let tx = self.transaction(&stores, false)?;
         let (row_index, entry_index) = listing.indexes();
-        let get_all = |index: web_sys::IdbIndex| {
-            idb::all(match limit {
-                Some(n) => index.get_all_with_key_and_limit(range, n),
-                None => index.get_all_with_key(range),
-            })
-        };
-        let entries = get_all(index_of(&idb::store(&tx, OUTBOX)?, entry_index)?);
-        let rows = collections
+        // A push's batch: the clock entry read with it (see `IndexedDb::listed_with`).
+        let push = listing == Listing::Outbox && limit.is_some();
+        let stamp = push
+            .then(|| idb::store(&tx, OUTBOX).map(|o| clock::stamp(&o)))
+            .transpose()?;
+        // The acknowledgements that may settle rows in the range (none while a push reads on
+        // past what it acknowledged).
+        let acks = acks::read(&tx, after.filter(|_| listing == Listing::Outbox))?.await?;
+        let entries = idb::all(match limit {
+            Some(n) => index_of(&idb::store(&tx, OUTBOX)?, entry_index)?
+                .get_all_with_key_and_limit(range, n),
+            None => index_of(&idb::store(&tx, OUTBOX)?, entry_index)?.get_all_with_key(range),
+        });
+        let rows: Vec<_> = collections
             .iter()
-            .map(|c| Ok(get_all(index_of(&idb::store(&tx, c)?, row_index)?)))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|c| {
+                let read = list_rows(&tx, c, row_index, range, limit.unwrap_or(0), acks.js());
+                async move { JsFuture::from(read).await.map_err(|e| js_store_error(&e)) }
+            })
+            .collect();
         let entries: Vec<Entry> = batch::decode::<Entry>(&entries.await?)?
             .into_iter()
             .flatten()
@@ -76,11 +111,14 @@ impl IndexedDb {
         })
         .await?;
         for (collection, values) in collections.iter().zip(rows) {
-            let values = batch::decode::<StoredRow>(&values.await?)?;
+            let values = batch::decode::<StoredRow>(&values.await?.into())?;
             for row in values.into_iter().flatten() {
                 let id = row.id.clone().unwrap_or_default();
                 if let Some(record) = row::join(&id, Some(row), None, &self.device) {
-                    records.push(((*collection).to_owned(), record));
+                    let record = acks.settle(collection, record);
+                    if record.sync.status != SyncStatus::Synced {
+                        records.push(((*collection).to_owned(), record));
+                    }
                 }
             }
         }
@@ -93,6 +131,15 @@ impl IndexedDb {
         }
         if let Some(n) = limit {
             records.truncate(n as usize);
+        }
+        if let Some(stamp) = stamp {
+            let stamp = stamp.await?;
+            let positions = records
+                .iter()
+                .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq));
+            if let (Some(lo), Some(hi)) = (positions.clone().min(), positions.max()) {
+                self.listed_at(lo, hi, stamp);
+            }
         }
         Ok(records)
     }
@@ -141,8 +188,11 @@ impl IndexedDb {
         let pending = self.index_count(&tx, Listing::NotSynced, code(SyncStatus::Unsynced))?;
         let conflicts = self.index_count(&tx, Listing::NotSynced, code(SyncStatus::Conflict))?;
         let rejected = self.index_count(&tx, Listing::NotSynced, code(SyncStatus::Rejected))?;
+        // Each acknowledged row is still counted `UNSYNCED` by the row index.
+        let acked = acks::read(&tx, None)?;
+        let acked = u32::try_from(acked.await?.len()).unwrap_or(u32::MAX);
         Ok(Counts {
-            pending: n(pending.await?),
+            pending: n(pending.await?.saturating_sub(acked)),
             conflicts: n(conflicts.await?),
             rejected: n(rejected.await?),
         })
@@ -152,6 +202,9 @@ impl IndexedDb {
     /// wait for a person and are counted by `status()`, not here).
     pub async fn pending_count(&self) -> crate::Result<u32> {
         let tx = self.listing_transaction()?;
-        Ok(self.index_count(&tx, Listing::Outbox, None)?.await?)
+        let all = self.index_count(&tx, Listing::Outbox, None)?;
+        let acked = acks::read(&tx, None)?;
+        let acked = u32::try_from(acked.await?.len()).unwrap_or(u32::MAX);
+        Ok(all.await?.saturating_sub(acked))
     }
 }

@@ -9,7 +9,8 @@
 //! - [`OUTBOX`]: one entry per tombstone (and per not-`SYNCED` live record of a database written
 //!   before rows held their pending change), key `k` = collection + NUL + id, with the same
 //!   sparse indexes [`OUTBOX_ORDER`] (`o`) and [`NOT_SYNCED`] (`u`), so `outbox()` and
-//!   `pending()` read indexes only;
+//!   `pending()` read indexes only; and the acknowledgement batches not yet folded into their
+//!   rows (keys `"\0ack …"`, see [`acks`](super::acks));
 //! - [`META`]: out-of-line keys (device id, clock, schema, the engine's cursor, …).
 //!
 //! Opening never deletes a store or an index: the wanted schema is compared with what is on
@@ -41,11 +42,13 @@ const ROW_INDEXES: [(&str, &str); 2] = [(ROW_ORDER, "_sync.o"), (ROW_NOT_SYNCED,
 /// The storage layout this build writes, kept in meta [`LAYOUT_KEY`]: 1 kept a live record's
 /// pending change in an outbox entry (still read, see [`row`](super::row)), 2 keeps it in the
 /// row, 3 keeps it there in its short form when it has one
-/// ([`pending_form`](super::row::pending_form); 2's objects are still read). Opening a database
+/// ([`pending_form`](super::row::pending_form); 2's objects are still read), 4 may keep a push's
+/// results in acknowledgement batches until the rows are rewritten ([`acks`](super::acks)).
+/// Opening a database
 /// of an earlier layout records this one. A database whose layout is newer is not opened
 /// (`DB_NEWER`): this build could miss or misread pending changes. (Builds before the key
 /// existed do not check.)
-pub const LAYOUT: u64 = 3;
+pub const LAYOUT: u64 = 4;
 /// The meta key of [`LAYOUT`].
 pub const LAYOUT_KEY: &str = "layout";
 

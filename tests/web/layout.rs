@@ -174,7 +174,7 @@ async fn a_database_of_a_newer_layout_is_not_opened() {
     js(&db, &format!(r#"{RAW}
         await db.put("customers", {{ id: "a", name: "A" }});
         await db.close();
-        eq(await raw({name:?}, "_meta", "layout"), 3, "the layout is recorded");
+        eq(await raw({name:?}, "_meta", "layout"), 4, "the layout is recorded");
         const setLayout = async (n) => {{
           const d = await req(indexedDB.open({name:?}));
           const tx = d.transaction("_meta", "readwrite");
@@ -182,9 +182,9 @@ async fn a_database_of_a_newer_layout_is_not_opened() {
           await new Promise((ok) => tx.oncomplete = ok);
           d.close();
         }};
-        await setLayout(4);
+        await setLayout(5);
         eq(await code(FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }})), "DB_NEWER", "newer layout");
-        await setLayout(3);
+        await setLayout(4);
         const again = await FerrySync.open({{ name: {name:?}, collections: {{ customers: {{}} }} }});
         eq((await again.get("customers", "a")).name, "A", "nothing was touched");
         eq(await again.pending(), 1, "the pending change is kept");
@@ -243,7 +243,7 @@ async fn a_pending_change_reads_the_same_short_or_whole_and_an_earlier_layout_is
     );
     second.close();
     js(&db, &format!(r#"{RAW}
-        eq(await raw({name:?}, "_meta", "layout"), 3, "opening records the layout it may now write");
+        eq(await raw({name:?}, "_meta", "layout"), 4, "opening records the layout it may now write");
         const again = await FerrySync.open({{ name: {name:?}, collections: {{ customers: {{ indexes: ["name"] }} }} }});
         await again.put("customers", {{ id: "a", name: "A2" }});
         eq(typeof (await raw({name:?}, "customers", "a"))._sync.p, "string", "an edit writes the short form");

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
+use super::super::acks::Acks;
 use super::super::row;
 use super::super::schema::META;
 use super::{idb, read_records, write};
@@ -51,13 +52,17 @@ pub async fn update_if(
     if assume_absent {
         // Issued before the writes, so it answers for the rows as they were.
         let check = JsFuture::from(absent_anywhere(tx, keys)?);
+        // Records that are absent have no acknowledgement to remove.
         let written = write(
             tx,
             device,
             keys,
             keys.iter().map(|_| (None, false, false)).collect(),
+            &Acks::default(),
             meta,
             f,
+            false,
+            js_sys::Math::random(),
         )?;
         if !holds(current, expect).await? {
             return Ok(Guarded::Stale);
@@ -73,7 +78,19 @@ pub async fn update_if(
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
-    write(tx, device, keys, read.await?, meta, f).map(Guarded::Written)
+    let (read, acks) = read.await?;
+    write(
+        tx,
+        device,
+        keys,
+        read,
+        &acks,
+        meta,
+        f,
+        false,
+        js_sys::Math::random(),
+    )
+    .map(Guarded::Written)
 }
 
 /// Whether each meta entry read (`current`, in `expect`'s order) is what `expect` says.

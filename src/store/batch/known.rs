@@ -12,6 +12,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
+use super::super::acks::{self, Acks};
+use super::super::clock;
 use super::super::row::{self, entry_key, Entry};
 use super::super::schema::{OUTBOX, OUTBOX_ORDER, ROW_ORDER};
 use super::{decode, read_records, write, Read};
@@ -31,33 +33,63 @@ extern "C" {
 }
 
 /// The body of [`LocalStore::update_read`](ferrysync_core::store::LocalStore::update_read)
-/// inside `tx`.
+/// inside `tx`; with the [`clock::Stamp`] before it and the `w` of [`clock::WRITTEN`] it wrote.
 pub async fn update_read(
     tx: &IdbTransaction,
     device: &str,
     known: &[(String, LocalRecord)],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
-) -> Result<Vec<Option<LocalRecord>>> {
-    let read = read_known(tx, device, known).await?;
+) -> Result<(Vec<Option<LocalRecord>>, clock::Stamp, f64)> {
+    let seen = clock::stamp(&crate::store::idb::store(tx, OUTBOX)?);
+    let (read, acks) = read_known(tx, device, known).await?;
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
         .collect();
-    write(tx, device, &keys, read, meta, f)
+    let nonce = js_sys::Math::random();
+    let written = write(tx, device, &keys, read, &acks, meta, f, true, nonce)?;
+    Ok((written, seen.await?, nonce))
+}
+
+/// The acknowledgements that may hold records of `known` (read in a push's outbox order: none
+/// of those acknowledged before it, which sit at lower positions), read in `tx`.
+fn acks_of(
+    tx: &IdbTransaction,
+    known: &[(String, LocalRecord)],
+) -> Result<impl std::future::Future<Output = Result<Acks>>> {
+    let lowest = known
+        .iter()
+        .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq))
+        .min();
+    acks::read(tx, lowest.map(|p| p.saturating_sub(1)))
 }
 
 /// [`update_read`] as if every record in `known` were unchanged: the writes are issued before
 /// the check that they are (the check, issued first, sees the entries as they were before
 /// them). `None` when one changed: the caller aborts `tx` then, and `f` has been called.
+///
+/// With `stamp`, the [`clock::Stamp`] read with the listing that held every record of `known`
+/// (or as this store's own acknowledgements left it since), the check reads those two entries
+/// alone: every transaction that writes records stores a new `w` in one of them. When one
+/// changed, `None` (the caller redoes the update with reads). Returns the `w` it wrote too.
 pub async fn update_assumed(
     tx: &IdbTransaction,
     device: &str,
     known: &[(String, LocalRecord)],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
-) -> Result<Option<Vec<Option<LocalRecord>>>> {
-    let check = span_state(tx, device, known)?;
+    stamp: Option<clock::Stamp>,
+) -> Result<(Option<Vec<Option<LocalRecord>>>, f64)> {
+    let (check, now) = match stamp {
+        Some(_) => (
+            None,
+            Some(clock::stamp(&crate::store::idb::store(tx, OUTBOX)?)),
+        ),
+        None => (Some(span_state(tx, device, known)?), None),
+    };
+    let nonce = js_sys::Math::random();
+    let acks = acks_of(tx, known)?.await?;
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
@@ -67,14 +99,21 @@ pub async fn update_assumed(
         device,
         &keys,
         known.iter().map(|(_, r)| assumed(r)).collect(),
+        &acks,
         meta,
         f,
+        true,
+        nonce,
     )?;
+    if let (Some(stamp), Some(now)) = (stamp, now) {
+        return Ok(((now.await? == stamp).then_some(written), nonce));
+    }
+    let Some(check) = check else {
+        return Ok((None, nonce));
+    };
     let current = check.await?;
-    Ok(unchanged(known, &current)
-        .into_iter()
-        .all(|same| same)
-        .then_some(written))
+    let same = unchanged(known, &current).into_iter().all(|same| same);
+    Ok((same.then_some(written), nonce))
 }
 
 /// The records at the keys of `known` (records read earlier), read inside `tx`: only the
@@ -85,8 +124,10 @@ async fn read_known(
     tx: &IdbTransaction,
     device: &str,
     known: &[(String, LocalRecord)],
-) -> Result<Vec<Read>> {
-    let current = span_state(tx, device, known)?.await?;
+) -> Result<(Vec<Read>, Acks)> {
+    let current = span_state(tx, device, known)?;
+    let acks = acks_of(tx, known)?;
+    let (current, acks) = (current.await?, acks.await?);
     let unchanged = unchanged(known, &current);
     let changed: Vec<Key> = known
         .iter()
@@ -94,7 +135,7 @@ async fn read_known(
         .filter(|(_, same)| !**same)
         .map(|((c, r), _)| (c.clone(), r.id.clone()))
         .collect();
-    let mut reread = read_records(tx, device, &changed)?.await?.into_iter();
+    let mut reread = read_records(tx, device, &changed)?.await?.0.into_iter();
     let mut records = Vec::with_capacity(known.len());
     for ((_, record), same) in known.iter().zip(unchanged) {
         let read = match same {
@@ -105,7 +146,7 @@ async fn read_known(
             ferrysync_core::store::StoreError::Backend("a re-read record is missing".to_owned())
         })?);
     }
-    Ok(records)
+    Ok((records, acks))
 }
 
 /// An unchanged record as read: a live one has a row and no entry, a tombstone only an entry.
