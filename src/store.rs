@@ -38,10 +38,9 @@ pub struct IndexedDb {
     schema: Schema,
     /// How many optimistic updates were redone with reads (see `redone_updates`).
     redone: std::cell::Cell<u32>,
-    /// The latest outbox listings: their span of positions and the [`clock::Stamp`] read with
-    /// them, so that an acknowledgement of records listed can
+    /// The latest outbox listings with the [`clock::Stamp`] read with them, so that an acknowledgement of records listed can
     /// tell that none was written since without reading them again.
-    listings: RefCell<Vec<(u64, u64, clock::Stamp)>>,
+    listings: clock::Listings,
     /// This device's id, kept in meta [`DEVICE_ID`] (rows leave it out of their own stamps).
     device: String,
 }
@@ -60,7 +59,7 @@ impl IndexedDb {
             db: RefCell::new(Some(db)),
             schema,
             redone: std::cell::Cell::new(0),
-            listings: RefCell::new(Vec::new()),
+            listings: clock::Listings::default(),
             device: String::new(),
         };
         let layout = Value::from(schema::LAYOUT);
@@ -186,14 +185,14 @@ impl LocalStore for IndexedDb {
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         // Writes issued before their check must never commit unchecked.
         let guard = idb::AbortOnDrop::new(&tx);
-        let stamp = self.listed_with(read);
+        let stamp = self.listings.of(read);
         let assumed = batch::update_assumed(&tx, &self.device, read, meta, f, stamp).await;
         match assumed {
             Ok((Some(written), nonce)) => {
                 let written = idb::commit_or_abort(&tx, Ok(written)).await;
                 guard.disarm();
                 if let (Ok(_), Some(seen)) = (&written, stamp) {
-                    self.relisted(seen, nonce);
+                    self.listings.relisted(seen, nonce);
                 }
                 return written;
             }
@@ -210,7 +209,7 @@ impl LocalStore for IndexedDb {
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
         let written = batch::update_read(&tx, &self.device, read, meta, f).await;
         let (written, seen, nonce) = idb::commit_or_abort(&tx, written).await?;
-        self.relisted(seen, nonce);
+        self.listings.relisted(seen, nonce);
         Ok(written)
     }
 
@@ -294,40 +293,6 @@ impl IndexedDb {
             }
         }
         self.transaction(&stores, true)
-    }
-
-    /// Remembers an outbox listing of positions `lo..=hi` read with clock entry `stamp` (the
-    /// last few).
-    fn listed_at(&self, lo: u64, hi: u64, stamp: clock::Stamp) {
-        let mut listings = self.listings.borrow_mut();
-        if listings.len() >= 4 {
-            listings.remove(0);
-        }
-        listings.push((lo, hi, stamp));
-    }
-
-    /// After an update of the records of one listing (an acknowledgement) that saw `seen` before
-    /// it and wrote `nonce` into [`clock::WRITTEN`]: listings that had seen `seen` still hold
-    /// (their records are others) under the stamp it left.
-    fn relisted(&self, seen: clock::Stamp, nonce: f64) {
-        for listing in self.listings.borrow_mut().iter_mut() {
-            if listing.2 == seen {
-                listing.2 = (seen.0, nonce);
-            }
-        }
-    }
-
-    /// The stamp read with a listing that held every record of `records`, all pending.
-    fn listed_with(&self, records: &[(String, LocalRecord)]) -> Option<clock::Stamp> {
-        let positions = records
-            .iter()
-            .map(|(_, r)| r.pending.as_ref().map(|p| p.seq));
-        let positions: Option<Vec<u64>> = positions.collect();
-        let positions = positions?;
-        let (lo, hi) = (*positions.iter().min()?, *positions.iter().max()?);
-        let listings = self.listings.borrow();
-        let found = listings.iter().rev().find(|(l, h, _)| *l <= lo && hi <= *h);
-        found.map(|(_, _, stamp)| *stamp)
     }
 
     /// How many optimistic updates so far (on this connection) were aborted and redone with

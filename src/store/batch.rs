@@ -181,18 +181,21 @@ pub async fn update(
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
 ) -> Result<Vec<Option<LocalRecord>>> {
-    let (read, acks) = read_records(tx, device, keys)?.await?;
-    write(
-        tx,
-        device,
-        keys,
-        read,
-        &acks,
-        meta,
-        f,
-        false,
-        js_sys::Math::random(),
-    )
+    let read = read_records(tx, device, keys)?.await?;
+    write_read(tx, device, keys, read, meta, f)
+}
+
+/// [`write`] of records `read` by [`read_records`], as any update but an acknowledgement.
+fn write_read(
+    tx: &IdbTransaction,
+    device: &str,
+    keys: &[Key],
+    (read, acks): (Vec<Read>, Acks),
+    meta: &[(&str, Value)],
+    f: &mut UpdateFn<'_>,
+) -> Result<Vec<Option<LocalRecord>>> {
+    let nonce = js_sys::Math::random();
+    write(tx, device, keys, read, &acks, meta, f, false, nonce)
 }
 
 /// Passes each read record to `f` and issues the writes of what it returns and of `meta`. A

@@ -10,6 +10,7 @@
 
 use ferrysync_core::engine::{META_HLC, META_SEQ};
 use ferrysync_core::hlc::Hlc;
+use ferrysync_core::record::LocalRecord;
 use js_sys::{Object, Reflect};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -96,4 +97,44 @@ pub fn stamp(
             .unwrap_or(-1.0)
     };
     async move { Ok((w(clock.await?), w(written.await?))) }
+}
+
+/// The latest outbox listings of a store (the last four): their span of outbox positions and the
+/// [`Stamp`] read with them, so that an acknowledgement of listed records can tell that none was
+/// written since without reading them again.
+#[derive(Debug, Default)]
+pub struct Listings(std::cell::RefCell<Vec<(u64, u64, Stamp)>>);
+
+impl Listings {
+    /// Remembers a listing of positions `lo..=hi` read with `stamp`.
+    pub fn listed(&self, lo: u64, hi: u64, stamp: Stamp) {
+        let mut listings = self.0.borrow_mut();
+        if listings.len() >= 4 {
+            listings.remove(0);
+        }
+        listings.push((lo, hi, stamp));
+    }
+
+    /// The stamp read with a listing that held every record of `records`, all pending.
+    pub fn of(&self, records: &[(String, LocalRecord)]) -> Option<Stamp> {
+        let positions = records
+            .iter()
+            .map(|(_, r)| r.pending.as_ref().map(|p| p.seq));
+        let positions: Vec<u64> = positions.collect::<Option<_>>()?;
+        let (lo, hi) = (*positions.iter().min()?, *positions.iter().max()?);
+        let listings = self.0.borrow();
+        let found = listings.iter().rev().find(|(l, h, _)| *l <= lo && hi <= *h);
+        found.map(|(_, _, stamp)| *stamp)
+    }
+
+    /// After an update of the records of one listing (an acknowledgement) that saw `seen` before
+    /// it and wrote `nonce` into [`WRITTEN`]: listings that had seen `seen` still hold (their
+    /// records are others) under the stamp it left.
+    pub fn relisted(&self, seen: Stamp, nonce: f64) {
+        for listing in self.0.borrow_mut().iter_mut() {
+            if listing.2 == seen {
+                listing.2 = (seen.0, nonce);
+            }
+        }
+    }
 }

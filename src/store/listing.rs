@@ -138,7 +138,7 @@ impl IndexedDb {
                 .iter()
                 .filter_map(|(_, r)| r.pending.as_ref().map(|p| p.seq));
             if let (Some(lo), Some(hi)) = (positions.clone().min(), positions.max()) {
-                self.listed_at(lo, hi, stamp);
+                self.listings.listed(lo, hi, stamp);
             }
         }
         Ok(records)

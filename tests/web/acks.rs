@@ -174,3 +174,50 @@ async fn a_write_during_the_push_is_checked_for_and_kept() {
     store.close();
     IndexedDb::delete(&name).await.unwrap();
 }
+
+/// As a push pipelines them: the next batch is listed before the previous one is acknowledged.
+/// The acknowledgement's own writes do not count as a change to the next batch's records.
+#[wasm_bindgen_test]
+async fn pipelined_acknowledgements_need_no_reads() {
+    let name = db_name("acks-pipelined");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"await db.bulkPut("customers", [1, 2, 3, 4, 5, 6].map((n) => ({ id: `r${n}`, n })));"#,
+    )
+    .await;
+    let store = store(&name).await;
+    let first = store.outbox(None, 2).await.unwrap();
+    let after = |batch: &[(String, LocalRecord)]| {
+        batch
+            .last()
+            .and_then(|(_, r)| r.pending.as_ref())
+            .map(|p| p.seq)
+    };
+    let second = store.outbox(after(&first), 2).await.unwrap();
+    store
+        .update_read(&first, &[], &mut settled(1))
+        .await
+        .unwrap();
+    let third = store.outbox(after(&second), 2).await.unwrap();
+    store
+        .update_read(&second, &[], &mut settled(1))
+        .await
+        .unwrap();
+    assert_eq!(store.redone_updates(), 0, "no batch was read again");
+    // A write by the app in between: the next acknowledgement reads its records again.
+    js(&db, r#"await db.put("customers", { id: "r1", n: 10 });"#).await;
+    store
+        .update_read(&third, &[], &mut settled(1))
+        .await
+        .unwrap();
+    assert_eq!(store.redone_updates(), 1, "the write was noticed");
+    js(&db, r#"
+        eq((await db.all("customers")).map((r) => r._sync.status),
+           ["UNSYNCED", "SYNCED", "SYNCED", "SYNCED", "SYNCED", "SYNCED"], "r1 edited after its push");
+        eq(await db.pending(), 1, "one pending");
+        await db.close();
+    "#).await;
+    store.close();
+    IndexedDb::delete(&name).await.unwrap();
+}

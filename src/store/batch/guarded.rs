@@ -12,7 +12,7 @@ use web_sys::IdbTransaction;
 use super::super::acks::Acks;
 use super::super::row;
 use super::super::schema::META;
-use super::{idb, read_records, write};
+use super::{idb, read_records, write, write_read};
 use crate::store::js_store_error;
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
@@ -78,19 +78,7 @@ pub async fn update_if(
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
-    let (read, acks) = read.await?;
-    write(
-        tx,
-        device,
-        keys,
-        read,
-        &acks,
-        meta,
-        f,
-        false,
-        js_sys::Math::random(),
-    )
-    .map(Guarded::Written)
+    write_read(tx, device, keys, read.await?, meta, f).map(Guarded::Written)
 }
 
 /// Whether each meta entry read (`current`, in `expect`'s order) is what `expect` says.
