@@ -221,3 +221,33 @@ async fn pipelined_acknowledgements_need_no_reads() {
     store.close();
     IndexedDb::delete(&name).await.unwrap();
 }
+
+/// Acknowledgements left unfolded (a page closed before its fold ended) are folded when the
+/// database is opened again.
+#[wasm_bindgen_test]
+async fn leftover_acknowledgements_are_folded_at_open() {
+    let name = db_name("acks-open");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"await db.bulkPut("customers", [{ id: "a" }, { id: "b" }]); await db.close();"#,
+    )
+    .await;
+    let store = store(&name).await;
+    let batch = store.outbox(None, 10).await.unwrap();
+    store
+        .update_read(&batch, &[], &mut settled(2))
+        .await
+        .unwrap();
+    store.close();
+    let again = open(&name, CRM).await.unwrap();
+    js(&again, &format!(r#"{RAW}
+        for (let i = 0; i < 100 && (await batches({name:?})).length > 0; i++) await new Promise((ok) => setTimeout(ok, 20));
+        eq(await batches({name:?}), [], "folded after the open");
+        const row = await raw({name:?}, "customers", "b");
+        eq([row._sync.status, row._sync.version, row._sync.o], ["SYNCED", 2, undefined], "the row in sync");
+        eq(await db.pending(), 0, "nothing pending");
+        await db.close();
+    "#)).await;
+    IndexedDb::delete(&name).await.unwrap();
+}
