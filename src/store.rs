@@ -179,31 +179,33 @@ impl LocalStore for IndexedDb {
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
-        // First as if every record in `read` were unchanged: the writes are issued at once,
-        // while the check that they are unchanged runs first in the same transaction. When one
-        // changed, that transaction is aborted and the update redone, reading what changed.
-        let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
-        // Writes issued before their check must never commit unchecked.
-        let guard = idb::AbortOnDrop::new(&tx);
-        let stamp = self.listings.of(read);
-        let assumed = batch::update_assumed(&tx, &self.device, read, meta, f, stamp).await;
-        match assumed {
-            Ok((Some(written), nonce)) => {
-                let written = idb::commit_or_abort(&tx, Ok(written)).await;
-                guard.disarm();
-                if let (Ok(_), Some(seen)) = (&written, stamp) {
-                    self.listings.relisted(seen, nonce);
+        // Records of a recent outbox listing, first as if every one were unchanged: the writes
+        // are issued at once, while the check that nothing was written since the listing runs
+        // first in the same transaction. When something was, that transaction is aborted and
+        // the update redone, reading what changed (as for records from elsewhere).
+        if let Some(stamp) = self.listings.of(read) {
+            let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
+            // Writes issued before their check must never commit unchecked.
+            let guard = idb::AbortOnDrop::new(&tx);
+            let assumed = batch::update_assumed(&tx, &self.device, read, meta, f, stamp).await;
+            match assumed {
+                Ok((Some(written), nonce)) => {
+                    let written = idb::commit_or_abort(&tx, Ok(written)).await;
+                    guard.disarm();
+                    if written.is_ok() {
+                        self.listings.relisted(stamp, nonce);
+                    }
+                    return written;
                 }
-                return written;
-            }
-            Ok((None, _)) => {
-                let _ = tx.abort();
-                guard.disarm();
-                self.redone.set(self.redone.get().saturating_add(1));
-            }
-            Err(e) => {
-                guard.disarm();
-                return idb::abort(&tx, e);
+                Ok((None, _)) => {
+                    let _ = tx.abort();
+                    guard.disarm();
+                    self.redone.set(self.redone.get().saturating_add(1));
+                }
+                Err(e) => {
+                    guard.disarm();
+                    return idb::abort(&tx, e);
+                }
             }
         }
         let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;

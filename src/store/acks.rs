@@ -19,13 +19,12 @@ use std::future::Future;
 use ferrysync_core::record::{LocalRecord, Pending, SyncMeta, SyncStatus};
 use ferrysync_core::store::Result;
 use js_sys::{Array, Promise};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
 use super::schema::OUTBOX;
-use super::{batch, idb, js_store_error};
+use super::{idb, js_store_error};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
@@ -44,15 +43,18 @@ extern "C" {
         ids: &Array,
     ) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(js_name = acksPut, catch)]
-    fn acks_put(tx: &IdbTransaction, outbox: &str, items: &str)
-        -> std::result::Result<(), JsValue>;
+    fn acks_put(
+        tx: &IdbTransaction,
+        outbox: &str,
+        items: &Array,
+    ) -> std::result::Result<(), JsValue>;
     #[wasm_bindgen(js_name = acksKeys)]
     fn acks_keys(acks: &JsValue, names: &Array, limit: u32) -> Array;
 }
 
 /// One acknowledged record: collection, id, the acknowledged `changeId`, the version the server
 /// gave, and the record's outbox position. Stored as the JSON array of the five.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Item(pub String, pub String, pub String, pub Option<u64>, pub u64);
 
 impl Item {
@@ -106,7 +108,21 @@ pub fn put(tx: &IdbTransaction, items: Vec<Item>) -> Result<()> {
     if items.is_empty() {
         return Ok(());
     }
-    idb::thrown(acks_put(tx, OUTBOX, &batch::json(&items)?))
+    let items: Array = items
+        .iter()
+        .map(|Item(c, id, change, version, position)| {
+            let version = version.map_or(JsValue::NULL, |v| JsValue::from(v as f64));
+            let position = JsValue::from(*position as f64);
+            JsValue::from(Array::of5(
+                &c.into(),
+                &id.into(),
+                &change.into(),
+                &version,
+                &position,
+            ))
+        })
+        .collect();
+    idb::thrown(acks_put(tx, OUTBOX, &items))
 }
 
 impl Acks {

@@ -131,7 +131,7 @@ impl Serialize for RowOut<'_> {
     }
 }
 
-pub(super) fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))
 }

@@ -294,9 +294,8 @@ export function acksRemove(tx, outbox, acks, names, ids) {
   }
 }
 
-/** Issues in `tx` the put of a new batch of `items` (JSON text of a non-empty array). */
+/** Issues in `tx` the put of a new batch of `items` (a non-empty array). */
 export function acksPut(tx, outbox, items) {
-  items = JSON.parse(items);
   let lo = Infinity, hi = -Infinity;
   for (const item of items) { lo = Math.min(lo, item[4]); hi = Math.max(hi, item[4]); }
   tx.objectStore(outbox).put({ k: `${ACK}${padded(hi)} ${padded(lo)}`, items });

@@ -65,29 +65,22 @@ fn acks_of(
     acks::read(tx, lowest.map(|p| p.saturating_sub(1)))
 }
 
-/// [`update_read`] as if every record in `known` were unchanged: the writes are issued before
-/// the check that they are (the check, issued first, sees the entries as they were before
-/// them). `None` when one changed: the caller aborts `tx` then, and `f` has been called.
-///
-/// With `stamp`, the [`clock::Stamp`] read with the listing that held every record of `known`
-/// (or as this store's own acknowledgements left it since), the check reads those two entries
-/// alone: every transaction that writes records stores a new `w` in one of them. When one
-/// changed, `None` (the caller redoes the update with reads). Returns the `w` it wrote too.
+/// [`update_read`] as if every record in `known` were unchanged since the outbox listing that
+/// held them all, which read `stamp` ([`clock::Stamp`]; or as this store's own
+/// acknowledgements left it since): the writes are issued before the check, which reads the
+/// two entries of the stamp alone (issued first, it sees them as they were before the writes):
+/// every transaction that writes records stores a new `w` in one of them. `None` when one
+/// changed: the caller aborts `tx` then (and redoes the update with reads), and `f` has been
+/// called. Returns the `w` it wrote too.
 pub async fn update_assumed(
     tx: &IdbTransaction,
     device: &str,
     known: &[(String, LocalRecord)],
     meta: &[(&str, Value)],
     f: &mut UpdateFn<'_>,
-    stamp: Option<clock::Stamp>,
+    stamp: clock::Stamp,
 ) -> Result<(Option<Vec<Option<LocalRecord>>>, f64)> {
-    let (check, now) = match stamp {
-        Some(_) => (
-            None,
-            Some(clock::stamp(&crate::store::idb::store(tx, OUTBOX)?)),
-        ),
-        None => (Some(span_state(tx, device, known)?), None),
-    };
+    let now = clock::stamp(&crate::store::idb::store(tx, OUTBOX)?);
     let nonce = js_sys::Math::random();
     let acks = acks_of(tx, known)?.await?;
     let keys: Vec<Key> = known
@@ -105,15 +98,7 @@ pub async fn update_assumed(
         true,
         nonce,
     )?;
-    if let (Some(stamp), Some(now)) = (stamp, now) {
-        return Ok(((now.await? == stamp).then_some(written), nonce));
-    }
-    let Some(check) = check else {
-        return Ok((None, nonce));
-    };
-    let current = check.await?;
-    let same = unchanged(known, &current).into_iter().all(|same| same);
-    Ok((same.then_some(written), nonce))
+    Ok(((now.await? == stamp).then_some(written), nonce))
 }
 
 /// The records at the keys of `known` (records read earlier), read inside `tx`: only the
