@@ -298,7 +298,7 @@ impl IndexedDb {
     }
 
     /// How many optimistic updates so far (on this connection) were aborted and redone with
-    /// reads: an `update_read` that found a record changed since it was read, or an `update_if`
+    /// reads: an `update_read` that found a record written since its listing, or an `update_if`
     /// assuming absent records that found one. A diagnostic, which tests use to check that
     /// unchanged batches take one transaction.
     pub fn redone_updates(&self) -> u32 {

@@ -80,7 +80,7 @@ impl IndexedDb {
         stores.push(OUTBOX);
         let tx = self.transaction(&stores, false)?;
         let (row_index, entry_index) = listing.indexes();
-        // A push's batch: the clock entry read with it (see `IndexedDb::listed_with`).
+        // A push's batch: the stamp read with it (see `clock::Listings`).
         let push = listing == Listing::Outbox && limit.is_some();
         let stamp = push
             .then(|| idb::store(&tx, OUTBOX).map(|o| clock::stamp(&o)))

@@ -1,6 +1,7 @@
 //! Updates of records the engine read earlier (a pushed batch): instead of reading them again,
-//! only the sync state in the span of their outbox positions is read, and a record whose state
-//! is unchanged is taken as read.
+//! records of a recent outbox listing are taken as read when nothing was written since
+//! ([`update_assumed`]); otherwise only the sync state in the span of their outbox positions is
+//! read, and a record whose state is unchanged is taken as read ([`update_read`]).
 
 use std::collections::HashMap;
 
