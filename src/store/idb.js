@@ -302,19 +302,44 @@ export function acksPut(tx, outbox, items) {
 }
 
 /**
- * Up to `limit` (all when 0) rows of store `name` in `range` of its index `index`, in key
- * order; with a limit, the rows `acks` acknowledges are left out first (the index's keys are
- * listed with room for them, then the rows read), so that they do not take the places of others.
+ * Up to `limit` (all when 0) rows of store `name` in `range` (outbox positions, `undefined` or
+ * a lower bound) of its index `index`, in key order; with a limit, the rows `acks`
+ * acknowledges are left out first, so that they do not take the places of others. A span of
+ * positions that a batch acknowledges entirely (an item for each of its positions; every item
+ * is in effect) is skipped; in the rest, the index's keys are listed (with room for the
+ * acknowledged ones), then the rows read.
  */
 export function listRows(tx, name, index, range, limit, acks) {
   const source = tx.objectStore(name).index(index);
   const n = acksLen(acks);
   if (limit === 0) return settle(source.getAll(range));
   if (n === 0) return settle(source.getAll(range, limit));
-  return settle(source.getAllKeys(range, limit + n)).then((ids) => {
-    const keys = ids.filter((id) => Number.isNaN(acksVersion(acks, name, id, ""))).slice(0, limit);
-    return getMany(tx, keys.map(() => name), keys, false);
-  });
+  const covered = [];
+  for (const b of acks.batches) {
+    let lo = Infinity, hi = -Infinity;
+    for (const item of b.items) { lo = Math.min(lo, item[4]); hi = Math.max(hi, item[4]); }
+    if (b.items.length === hi - lo + 1) covered.push([lo, hi]);
+  }
+  covered.sort((x, y) => x[0] - y[0]);
+  const gaps = [];
+  let from = range ? range.lower + (range.lowerOpen ? 1 : 0) : -Infinity;
+  for (const [lo, hi] of covered) {
+    if (hi < from) continue;
+    if (lo > from) gaps.push(IDBKeyRange.bound(from, lo, false, true));
+    from = Math.max(from, hi + 1);
+  }
+  gaps.push(IDBKeyRange.lowerBound(from));
+  const keys = [];
+  const next = (i) => {
+    if (i === gaps.length || keys.length >= limit) return getMany(tx, keys.map(() => name), keys, false);
+    return settle(source.getAllKeys(gaps[i], limit - keys.length + n)).then((ids) => {
+      for (const id of ids) {
+        if (keys.length < limit && Number.isNaN(acksVersion(acks, name, id, ""))) keys.push(id);
+      }
+      return next(i + 1);
+    });
+  };
+  return next(0);
 }
 
 /** Up to `limit` `[collection, id]` of the records `acks` acknowledges in collections `names`. */
