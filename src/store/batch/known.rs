@@ -83,7 +83,9 @@ pub async fn update_assumed(
 ) -> Result<(Option<Vec<Option<LocalRecord>>>, f64)> {
     let now = clock::stamp(&crate::store::idb::store(tx, OUTBOX)?);
     let nonce = js_sys::Math::random();
-    let acks = acks_of(tx, known)?.await?;
+    // A listing leaves acknowledged records out, and since it nothing was written but this
+    // store's acknowledgements of other records: none of `known` has an acknowledgement.
+    let acks = Acks::default();
     let keys: Vec<Key> = known
         .iter()
         .map(|(c, r)| (c.clone(), r.id.clone()))
