@@ -1,7 +1,7 @@
 //! Folding acknowledgement batches into their rows ([`acks`](super::acks)): after a cycle, the
 //! rows a push settled with one value per batch are rewritten in sync, off the push's path.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use ferrysync_core::store::{LocalStore, Result};
 
@@ -12,21 +12,30 @@ use super::{acks, IndexedDb};
 const FOLD_BATCH: usize = 1000;
 
 thread_local! {
-    /// True while a fold runs in this page: one at a time is enough.
-    static FOLDING: Cell<bool> = const { Cell::new(false) };
+    /// The databases a fold runs on in this page: one at a time per database is enough.
+    static FOLDING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 impl IndexedDb {
     /// Rewrites the rows of every acknowledged record of this schema's collections in sync and
     /// removes their acknowledgements, [`FOLD_BATCH`] records per transaction; returns how many
-    /// records it folded (0 when another fold runs in this page). A record written meanwhile
-    /// has lost its acknowledgement already and is written back as it is.
+    /// records it folded (0 when another fold of this database runs in this page). A record
+    /// written meanwhile has lost its acknowledgement already and is written back as it is.
     pub async fn fold(&self) -> Result<usize> {
-        if FOLDING.with(|f| f.replace(true)) {
+        let name = self.name().to_owned();
+        let running = FOLDING.with(|f| {
+            let mut f = f.borrow_mut();
+            let running = f.contains(&name);
+            if !running {
+                f.push(name.clone());
+            }
+            running
+        });
+        if running {
             return Ok(0);
         }
         let folded = self.fold_all().await;
-        FOLDING.with(|f| f.set(false));
+        FOLDING.with(|f| f.borrow_mut().retain(|n| *n != name));
         folded
     }
 
