@@ -41,6 +41,8 @@ pub struct IndexedDb {
     /// The latest outbox listings with the [`clock::Stamp`] read with them, so that an acknowledgement of records listed can
     /// tell that none was written since without reading them again.
     listings: clock::Listings,
+    /// A first pull's run of pages into empty stores (see [`batch::Fresh`]).
+    fresh: batch::Fresh,
     /// This device's id, kept in meta [`DEVICE_ID`] (rows leave it out of their own stamps).
     device: String,
 }
@@ -60,6 +62,7 @@ impl IndexedDb {
             schema,
             redone: std::cell::Cell::new(0),
             listings: clock::Listings::default(),
+            fresh: batch::Fresh::default(),
             device: String::new(),
         };
         let layout = Value::from(schema::LAYOUT);
@@ -223,33 +226,7 @@ impl LocalStore for IndexedDb {
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Option<Vec<Option<LocalRecord>>>> {
-        let mut assume = assume_absent;
-        loop {
-            let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
-            // Writes issued before their check must never commit unchecked: a caller that
-            // drops this future half-way aborts the transaction.
-            let guard = idb::AbortOnDrop::new(&tx);
-            let outcome = batch::update_if(&tx, &self.device, expect, assume, keys, meta, f).await;
-            let result = match outcome {
-                Ok(batch::Guarded::Written(written)) => {
-                    idb::commit_or_abort(&tx, Ok(written)).await.map(Some)
-                }
-                Ok(batch::Guarded::Stale) => {
-                    let _ = tx.abort();
-                    Ok(None)
-                }
-                Ok(batch::Guarded::Redo) => {
-                    let _ = tx.abort();
-                    guard.disarm();
-                    self.redone.set(self.redone.get().saturating_add(1));
-                    assume = false;
-                    continue;
-                }
-                Err(e) => idb::abort(&tx, e),
-            };
-            guard.disarm();
-            return result;
-        }
+        self.guarded(expect, assume_absent, keys, meta, f).await
     }
 
     async fn outbox(&self, after: Option<u64>, limit: usize) -> Result<Vec<(String, LocalRecord)>> {

@@ -346,6 +346,8 @@ async fn a_failed_write_leaves_nothing_half_written() {
 mod acks;
 #[path = "web/errors.rs"]
 mod errors;
+#[path = "web/fresh.rs"]
+mod fresh;
 #[path = "web/layout.rs"]
 mod layout;
 #[path = "web/lifecycle.rs"]

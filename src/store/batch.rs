@@ -27,9 +27,10 @@ use super::row::{self, entry_key, Entry, RowSync, StoredRow, SYNC};
 use super::schema::{META, OUTBOX};
 use super::{clock, idb, js_store_error};
 
+mod fresh;
 mod guarded;
 mod known;
-pub use guarded::{update_if, Guarded};
+pub use fresh::Fresh;
 pub use known::{update_assumed, update_read};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]

@@ -187,6 +187,21 @@ export function absent(tx, names, keys) {
   });
 }
 
+/**
+ * For a run of pages assuming absence (`batch/fresh.rs`): the `w`s of outbox store `outbox`'s
+ * clock and `\0written` entries (-1 without one), and whether stores `names` hold no record and,
+ * with `entries`, the outbox no record entry (their keys start with a collection name, never
+ * "\0"). Resolves with `[clockW, writtenW, empty]`.
+ */
+export function freshCheck(tx, outbox, names, entries) {
+  const out = tx.objectStore(outbox);
+  const w = (key) => settle(out.get(key)).then((e) => e?.w ?? -1);
+  const none = (store, range) => settle(store.getAllKeys(range, 1)).then((k) => k.length === 0);
+  const empty = names.map((n) => none(tx.objectStore(n), null));
+  if (entries) empty.push(none(out, IDBKeyRange.lowerBound("\u0001")));
+  return Promise.all([w("\u0000clock"), w("\u0000written"), Promise.all(empty).then((e) => e.every(Boolean))]);
+}
+
 // Per store name, how many more reads of existing keys skip the span check, and the skip the
 // next wide span sets: it doubles with each wide span in a row (up to 64), a narrow one resets
 // it. A store whose batches are spread over its keys pays for the check only now and then.

@@ -1,27 +1,68 @@
 //! [`update_if`]: an update that writes only while some meta entries hold what the caller
-//! expects, and that may first write as if none of its keys existed (a first pull's pages).
+//! expects, and that may first write as if none of its keys existed (a first pull's pages,
+//! checked as [`Fresh`](super::Fresh) says).
 
 use ferrysync_core::record::LocalRecord;
 use ferrysync_core::store::{Key, Result, UpdateFn};
 use js_sys::{Array, Promise};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
 use super::super::acks::Acks;
 use super::super::row;
 use super::super::schema::META;
-use super::{idb, read_records, write, write_read};
-use crate::store::js_store_error;
+use super::super::IndexedDb;
+use super::{idb, read_records, write};
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
     fn absent(tx: &IdbTransaction, names: &Array, keys: &Array) -> Promise;
 }
 
+impl IndexedDb {
+    /// [`LocalStore::update_if`](ferrysync_core::store::LocalStore::update_if): one transaction
+    /// for [`update_if`], and a second, reading, when it assumed absent records and was wrong.
+    pub(in crate::store) async fn guarded(
+        &self,
+        expect: &[(&str, Value)],
+        assume_absent: bool,
+        keys: &[Key],
+        meta: &[(&str, Value)],
+        f: &mut UpdateFn<'_>,
+    ) -> Result<Option<Vec<Option<LocalRecord>>>> {
+        let mut assume = assume_absent;
+        loop {
+            let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
+            // Writes issued before their check must never commit unchecked: a caller that
+            // drops this future half-way aborts the transaction.
+            let guard = idb::AbortOnDrop::new(&tx);
+            let outcome = update_if(&tx, self, expect, assume, keys, meta, f).await;
+            let result = match outcome {
+                Ok(Guarded::Written(written)) => {
+                    idb::commit_or_abort(&tx, Ok(written)).await.map(Some)
+                }
+                Ok(Guarded::Stale) => {
+                    let _ = tx.abort();
+                    Ok(None)
+                }
+                Ok(Guarded::Redo) => {
+                    let _ = tx.abort();
+                    guard.disarm();
+                    self.redone.set(self.redone.get().saturating_add(1));
+                    assume = false;
+                    continue;
+                }
+                Err(e) => idb::abort(&tx, e),
+            };
+            guard.disarm();
+            return result;
+        }
+    }
+}
+
 /// How [`update_if`] ended; on anything but `Written` the caller aborts the transaction.
-pub enum Guarded {
+enum Guarded {
     /// The writes are issued: the rows as written.
     Written(Vec<Option<LocalRecord>>),
     /// A meta entry did not hold what was expected: nothing may be written.
@@ -34,10 +75,10 @@ pub enum Guarded {
 /// `tx`. The `expect` entries and the records are read first. With `assume_absent`, the
 /// records are not read: the writes of what `f` returns for absent records are issued at once,
 /// after a check that no key has a row or an outbox entry (issued first, so it sees the store as
-/// it was), and `Redo` says one had after all.
-pub async fn update_if(
+/// it was; two reads in a `fresh` run, see [`Fresh`](super::Fresh)), and `Redo` says one had after all.
+async fn update_if(
     tx: &IdbTransaction,
-    device: &str,
+    store: &IndexedDb,
     expect: &[(&str, Value)],
     assume_absent: bool,
     keys: &[Key],
@@ -49,9 +90,17 @@ pub async fn update_if(
         .iter()
         .map(|(key, _)| idb::get(meta_store.get(&(*key).into())))
         .collect();
-    if assume_absent {
-        // Issued before the writes, so it answers for the rows as they were.
-        let check = JsFuture::from(absent_anywhere(tx, keys)?);
+    let (device, fresh) = (store.device.as_str(), &store.fresh);
+    let nonce = js_sys::Math::random();
+    // Issued before the writes, so it answers for the rows as they were.
+    let check = match assume_absent {
+        true => fresh.check(tx, keys, nonce, || absent_anywhere(tx, keys))?,
+        false => {
+            fresh.end();
+            None
+        }
+    };
+    if let Some(check) = check {
         // Records that are absent have no acknowledgement to remove.
         let written = write(
             tx,
@@ -62,23 +111,23 @@ pub async fn update_if(
             meta,
             f,
             false,
-            js_sys::Math::random(),
+            nonce,
         )?;
         if !holds(current, expect).await? {
+            fresh.end();
             return Ok(Guarded::Stale);
         }
-        let absent = check.await.map_err(|e| js_store_error(&e))?.as_bool() == Some(true);
-        return Ok(if absent {
-            Guarded::Written(written)
-        } else {
-            Guarded::Redo
+        return Ok(match check.absent().await? {
+            true => Guarded::Written(written),
+            false => Guarded::Redo,
         });
     }
     let read = read_records(tx, device, keys)?;
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
-    write_read(tx, device, keys, read.await?, meta, f).map(Guarded::Written)
+    let read = read.await?;
+    write(tx, device, keys, read.0, &read.1, meta, f, false, nonce).map(Guarded::Written)
 }
 
 /// Whether each meta entry read (`current`, in `expect`'s order) is what `expect` says.
