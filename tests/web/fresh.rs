@@ -4,10 +4,9 @@
 //! stores that held records at the start make it read the records again.
 
 use super::*;
+use ferrysync_core::join::join;
 use ferrysync_core::record::{LocalRecord, SyncMeta, SyncStatus};
 use ferrysync_core::store::Key;
-use std::future::Future;
-use std::task::Poll;
 
 /// Counts, into `globalThis.probes`, the per-key checks of database `name` (`getKey`, and
 /// `getAllKeys` without a count of 1) until `unprobe()`.
@@ -62,34 +61,6 @@ async fn page(store: &IndexedDb, keys: &[Key], version: u64) -> Vec<String> {
     seen.into_iter()
         .filter_map(|(id, had)| had.then_some(id))
         .collect()
-}
-
-/// Runs `a` and `b` together, `a` polled first (so its transaction is created first).
-async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
-    let (mut x, mut y) = (None, None);
-    std::future::poll_fn(|cx| {
-        if x.is_none() {
-            x = match a.as_mut().poll(cx) {
-                Poll::Ready(v) => Some(v),
-                Poll::Pending => None,
-            };
-        }
-        if y.is_none() {
-            y = match b.as_mut().poll(cx) {
-                Poll::Ready(v) => Some(v),
-                Poll::Pending => None,
-            };
-        }
-        match (x.take(), y.take()) {
-            (Some(x), Some(y)) => Poll::Ready((x, y)),
-            (a, b) => {
-                (x, y) = (a, b);
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 async fn probes(db: &JsValue) -> f64 {
@@ -180,7 +151,7 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
         .unwrap();
     // The next page finds out; the page issued right after it (before it found out) must not
     // take the stamp the first one then leaves for "nothing written since".
-    let (next, after) = both(
+    let (next, after) = join(
         page(&store, &keys("customers", &["e1"]), 8),
         page(&store, &keys("customers", &["d1", "d2"]), 8),
     )
@@ -212,7 +183,7 @@ async fn stores_with_records_at_the_start_are_checked_key_by_key() {
     assert_eq!(page(&store, &keys("customers", &["x"]), 1).await, ["x"]);
     assert_eq!(store.redone_updates(), 1);
     // So is a page issued before the first page found that out (the pull's next page).
-    let (a, b) = both(
+    let (a, b) = join(
         page(&store, &keys("customers", &["a2"]), 1),
         page(&store, &keys("customers", &["a3"]), 1),
     )

@@ -10,7 +10,7 @@ use std::task::Poll;
 /// Polling `a` first matters to its callers: the store requests `a` starts on its first poll
 /// are issued before `b`'s (IndexedDB runs transactions with overlapping scopes in the order
 /// they were created).
-pub(crate) async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let (mut out_a, mut out_b) = (None, None);
     poll_fn(|cx| {

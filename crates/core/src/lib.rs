@@ -9,7 +9,7 @@ pub mod conflict;
 pub mod engine;
 pub mod error;
 pub mod hlc;
-mod join;
+pub mod join;
 pub mod protocol;
 pub mod query;
 pub mod record;
