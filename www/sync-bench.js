@@ -3,8 +3,10 @@
 //   push  — device A: N records written locally (untimed), then one `sync()` pushing them
 //           (batches of 1000) and pulling (the server leaves its own changes out); the
 //           background rewrite of the pushed rows that follows is timed apart;
-//   pull  — a fresh device B: one `sync()` pulling the N records.
-// and prints records/s and the ratio to the raw write. Query: token, n (default 10000), ids.
+//   pull  — a fresh device B: one `sync()` pulling the N records (with local=M, B first writes M
+//           records of its own, untimed: its first sync pushes them, then pulls the N into
+//           stores that are not empty).
+// and prints records/s and the ratio to the raw write. Query: token, n (default 10000), ids, local.
 import init, { FerrySync } from "./pkg/ferrysync.js";
 
 const params = new URLSearchParams(location.search);
@@ -18,6 +20,7 @@ const records = Array.from({ length: N }, (_, i) => ({
   tags: ["alpha", "beta"], note: "the quick brown fox jumps over the lazy dog",
 }));
 const tag = Math.random().toString(36).slice(2);
+const local = Number(params.get("local")) || 0;
 // The times in ms (raw, push, pull), for www/e2e/bench-sync.mjs's medians over several runs.
 let figures;
 // profile=1: each timed step runs inside console.profile (www/e2e/profile-sync.mjs reads them).
@@ -85,11 +88,12 @@ async function main() {
   // cycle, in the background (src/store/acks.rs). Timed until done, before the pull starts.
   const fold = await folded(`push-bench-${tag}`) - (t0 + push);
   const b = await device(`pull-bench-${tag}`);
+  await b.bulkPut("items", Array.from({ length: local }, (_, i) => ({ ...records[i], id: `local-${crypto.randomUUID()}` })));
   t0 = performance.now();
   const pulled = await step("pull", () => b.sync());
   const pull = performance.now() - t0;
   const pullNet = serverTime(t0);
-  if (pulled.pulled !== N || (await b.count("items")) !== N) throw new Error(`pull incomplete: ${JSON.stringify(pulled)}`);
+  if (pulled.pulled !== N || (await b.count("items")) !== N + local) throw new Error(`pull incomplete: ${JSON.stringify(pulled)}`);
   const rawMs = await step("raw", raw);
   for (const [db, name] of [[a, `push-bench-${tag}`], [b, `pull-bench-${tag}`]]) {
     await db.close();

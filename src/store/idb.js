@@ -189,17 +189,20 @@ export function absent(tx, names, keys) {
 
 /**
  * For a run of pages assuming absence (`batch/fresh.rs`): the `w`s of outbox store `outbox`'s
- * clock and `\0written` entries (-1 without one), and whether stores `names` hold no record and,
- * with `entries`, the outbox no record entry (their keys start with a collection name, never
- * "\0"). Resolves with `[clockW, writtenW, empty]`.
+ * clock and `\0written` entries (-1 without one), and the keys (`collection\0id`) of the
+ * records in stores `names` and, with `entries`, of the outbox's record entries (their keys start
+ * with a collection name, never "\0"), as one JSON text; `null` when a store has more than
+ * `limit`. Resolves with `[clockW, writtenW, keys]`.
  */
-export function freshCheck(tx, outbox, names, entries) {
+export function freshCheck(tx, outbox, names, entries, limit) {
   const out = tx.objectStore(outbox);
   const w = (key) => settle(out.get(key)).then((e) => e?.w ?? -1);
-  const none = (store, range) => settle(store.getAllKeys(range, 1)).then((k) => k.length === 0);
-  const empty = names.map((n) => none(tx.objectStore(n), null));
-  if (entries) empty.push(none(out, IDBKeyRange.lowerBound("\u0001")));
-  return Promise.all([w("\u0000clock"), w("\u0000written"), Promise.all(empty).then((e) => e.every(Boolean))]);
+  const list = (store, range, prefix) => settle(store.getAllKeys(range, limit + 1))
+    .then((keys) => keys.length > limit ? null : keys.map((k) => prefix + k));
+  const lists = names.map((n) => list(tx.objectStore(n), null, `${n}\u0000`));
+  if (entries) lists.push(list(out, IDBKeyRange.lowerBound("\u0001"), ""));
+  const keys = Promise.all(lists).then((l) => l.includes(null) ? null : JSON.stringify(l.flat()));
+  return Promise.all([w("\u0000clock"), w("\u0000written"), keys]);
 }
 
 // Per store name, how many more reads of existing keys skip the span check, and the skip the

@@ -8,14 +8,18 @@ use ferrysync_core::join::join;
 use ferrysync_core::record::{LocalRecord, SyncMeta, SyncStatus};
 use ferrysync_core::store::Key;
 
-/// Counts, into `globalThis.probes`, the per-key checks of database `name` (`getKey`, and
-/// `getAllKeys` without a count of 1) until `unprobe()`.
+/// Counts, in database NAME until `unprobe()`, the listings of whole stores (`getAllKeys` with a
+/// count of 20,001, `MAX_LISTED` + 1) into `globalThis.listings` and the other key reads (per-key
+/// checks: `getKey`, `getAllKeys` of a span) into `globalThis.probes`.
 const PROBES: &str = r#"
 const { getKey, getAllKeys } = IDBObjectStore.prototype;
-globalThis.probes = 0;
+Object.assign(globalThis, { probes: 0, listings: 0 });
 const mine = (s) => s.transaction.db.name === NAME;
 IDBObjectStore.prototype.getKey = function (...a) { if (mine(this)) probes++; return getKey.apply(this, a); };
-IDBObjectStore.prototype.getAllKeys = function (...a) { if (mine(this) && a[1] !== 1) probes++; return getAllKeys.apply(this, a); };
+IDBObjectStore.prototype.getAllKeys = function (...a) {
+  if (mine(this)) { if (a[1] === 20001) listings++; else probes++; }
+  return getAllKeys.apply(this, a);
+};
 globalThis.unprobe = () => Object.assign(IDBObjectStore.prototype, { getKey, getAllKeys });
 "#;
 
@@ -89,7 +93,11 @@ async fn later_pages_of_a_first_pull_check_two_entries_not_every_key() {
     // A key the run wrote already is read, and seen.
     let seen = page(&store, &keys("customers", &["c1", "a1"]), 2).await;
     assert_eq!(seen, ["a1"]);
-    assert_eq!(store.redone_updates(), 0, "read at once, not redone");
+    assert_eq!(
+        store.redone_updates(),
+        1,
+        "written as absent, then redone reading"
+    );
     js(
         &db,
         r#"
@@ -164,7 +172,7 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
 }
 
 #[wasm_bindgen_test]
-async fn stores_with_records_at_the_start_are_checked_key_by_key() {
+async fn records_there_at_the_start_are_known_by_key() {
     let name = db_name("fresh-full");
     let db = open(&name, CRM).await.unwrap();
     js(
@@ -175,14 +183,21 @@ async fn stores_with_records_at_the_start_are_checked_key_by_key() {
     "#,
     )
     .await;
+    js(&db, &PROBES.replace("NAME", &format!("{name:?}"))).await;
     let store = store(&name).await;
-    // Absent keys are written at once; the records there before are found on a later page.
+    // The first page lists the keys there are; later pages with other keys check none.
     assert!(page(&store, &keys("customers", &["a1"]), 1)
         .await
         .is_empty());
+    let first = probes(&db).await;
+    assert!(page(&store, &keys("customers", &["b1"]), 1)
+        .await
+        .is_empty());
+    assert_eq!(probes(&db).await, first, "no key checked");
+    // A record there before is found.
     assert_eq!(page(&store, &keys("customers", &["x"]), 1).await, ["x"]);
     assert_eq!(store.redone_updates(), 1);
-    // So is a page issued before the first page found that out (the pull's next page).
+    // So it is by a page issued before the first page of its run decided (the pull's next page).
     let (a, b) = join(
         page(&store, &keys("customers", &["a2"]), 1),
         page(&store, &keys("customers", &["a3"]), 1),
@@ -190,7 +205,8 @@ async fn stores_with_records_at_the_start_are_checked_key_by_key() {
     .await;
     assert!(a.is_empty() && b.is_empty());
     assert_eq!(page(&store, &keys("customers", &["x"]), 2).await, ["x"]);
-    // Empty customers, but orders held a record: a page in orders does not trust the run.
+    js(&db, "unprobe();").await;
+    // A collection the run had not listed (orders) is listed by the first page writing to it.
     let name2 = db_name("fresh-later");
     let db2 = open(&name2, CRM).await.unwrap();
     js(
@@ -213,4 +229,41 @@ async fn stores_with_records_at_the_start_are_checked_key_by_key() {
     store2.close();
     close_and_delete(&db, &name).await;
     close_and_delete(&db2, &name2).await;
+}
+
+#[wasm_bindgen_test]
+async fn stores_with_too_many_records_to_list_are_checked_key_by_key() {
+    let name = db_name("fresh-many");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        r#"
+        const many = Array.from({ length: 20001 }, (_, i) => ({ id: `k${String(i).padStart(5, "0")}` }));
+        await db.bulkPut("customers", many);
+    "#,
+    )
+    .await;
+    js(&db, &PROBES.replace("NAME", &format!("{name:?}"))).await;
+    let store = store(&name).await;
+    assert!(page(&store, &keys("customers", &["a1"]), 1)
+        .await
+        .is_empty());
+    let listings = js(&db, "return listings;").await.as_f64();
+    assert_eq!(
+        page(&store, &keys("customers", &["k00005"]), 1).await,
+        ["k00005"]
+    );
+    let before = probes(&db).await;
+    assert!(page(&store, &keys("customers", &["b1"]), 1)
+        .await
+        .is_empty());
+    assert!(probes(&db).await > before, "each page checks its keys");
+    assert_eq!(
+        js(&db, "return listings;").await.as_f64(),
+        listings,
+        "and lists nothing again"
+    );
+    js(&db, "unprobe();").await;
+    store.close();
+    close_and_delete(&db, &name).await;
 }

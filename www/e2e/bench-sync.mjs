@@ -1,6 +1,7 @@
 // Runs www/sync-bench.html in headless Chromium against the ferrysync-server at
 // FERRYSYNC_E2E_URL (serving www/) and prints its table, once with ids in write order and once
-// with random UUIDs. BENCH_N sets the record count, BENCH_IDS the runs (default "seq,uuid").
+// with random UUIDs. BENCH_N sets the record count, BENCH_IDS the runs (default "seq,uuid"),
+// BENCH_LOCAL the records the pulling device writes itself before its first sync (default 0).
 // BENCH_RUNS=n runs each n times (a fresh user and page each) and then prints, per kind of ids,
 // the median and range of the push and pull ratios: one run moves by +-25 % with the machine.
 import fs from "node:fs";
@@ -27,7 +28,7 @@ try {
     for (const ids of kinds) {
       // A fresh user per run, so each fresh device pulls exactly that run's records.
       const token = await register(base, "bench");
-      await page.goto(`${base}/sync-bench.html?token=${token}&n=${process.env.BENCH_N || 10000}&ids=${ids}`);
+      await page.goto(`${base}/sync-bench.html?token=${token}&n=${process.env.BENCH_N || 10000}&ids=${ids}&local=${process.env.BENCH_LOCAL || 0}`);
       const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
       console.log(result.text ?? result.error);
       if (result.error) { code = 1; continue; }

@@ -1,22 +1,23 @@
-//! [`Fresh`]: how a run of pages written as if none of their keys existed (a first pull into
-//! empty stores) checks a later page with two reads instead of one per key.
+//! [`Fresh`]: how a run of pages written as if none of their keys existed (a first pull) checks
+//! a later page with two reads instead of one per key.
 //!
 //! The first page of a run checks its keys one by one, as any page assuming absence does, and
-//! also reads whether its collections and the outbox hold any record at all and the `w`s of the
-//! clock and `\0written` entries (see `clock`). When they were empty, the only records the stores
-//! can hold later are those the run wrote, as long as nothing else wrote: the clock entry's `w`
-//! is still the one the first page read (no app write since) and the `\0written` entry's is the
-//! one the run's previous page wrote (no other update since). Every later page reads exactly
-//! that, and whether the collections it is the first of the run to write to are empty; when all
-//! holds and none of its keys is one the run wrote (kept as hashes; a collision only costs a
-//! read), its keys are absent. Its writes are issued at once, those reads first, and when they
-//! say otherwise the page is redone reading its records.
+//! also lists the keys of its collections and of the outbox's records (while they are few:
+//! [`MAX_LISTED`]), and reads the `w`s of the clock and `\0written` entries (see `clock`). The
+//! run then knows every record on the device (kept as hashes of their keys), as long as nothing
+//! else writes: the clock entry's `w` is still the one the first page read (no app write since)
+//! and the `\0written` entry's is the one the run's previous page wrote (no other update since).
+//! Every later page reads exactly that, and lists the keys of the collections it is the first of
+//! the run to write to; when all holds and none of its keys is known, its keys are absent. Its
+//! writes are issued at once, those reads first, and when they say otherwise the page is redone
+//! reading its records. A hash collision only costs such a redo.
 //!
-//! Each page decides before its transaction ends, and the next page's transaction starts only
-//! after that (IndexedDB runs them in order: their stores overlap), so a page that finds the run
-//! broken stops every page after it, even one issued before it found out. A page issued while
-//! the first page has not decided yet (the next page, pipelined) checks its keys one by one, and
-//! only its reads of the stamp and the collections decide whether the run goes on.
+//! Each page decides (and adds what it listed and wrote to the known keys) before its
+//! transaction ends, and the next page's transaction starts only after that (IndexedDB runs them
+//! in order: their stores overlap), so every page decides knowing what the pages before it did,
+//! even when it was issued before they decided (pages are pipelined). A page issued while the
+//! first has not decided yet checks its keys one by one, and only its reads decide whether the
+//! run goes on. A page that finds the run broken ends it for every page after it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -29,60 +30,87 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
 
+use super::super::row::entry_key;
 use super::super::schema::OUTBOX;
 use crate::store::js_store_error;
 
 #[wasm_bindgen(module = "/src/store/idb.js")]
 extern "C" {
     #[wasm_bindgen(js_name = freshCheck)]
-    fn fresh_check(tx: &IdbTransaction, outbox: &str, names: Array, entries: bool) -> Promise;
+    fn fresh_check(
+        tx: &IdbTransaction,
+        outbox: &str,
+        names: Array,
+        entries: bool,
+        limit: u32,
+    ) -> Promise;
 }
 
-/// A run holds at most this many keys' hashes (a few MB at most); a longer pull goes on with
+/// A run knows at most this many keys (their hashes: about a MB); a longer pull goes on with
 /// one check per key.
 const MAX_KEYS: usize = 100_000;
 
-/// The run of absent-assuming pages of one store, if one is going on.
+/// A run starts only when its first page's stores hold at most this many records (and a later
+/// page's new collections as many): listing them costs about what checking two pages' keys does.
+const MAX_LISTED: u32 = 20_000;
+
+/// The run of absent-assuming pages of one store, if one is going on, and whether a page found
+/// too many records to list (no run starts again on this connection: the stores only grow).
 #[derive(Debug, Default)]
-pub struct Fresh(RefCell<Option<Run>>);
+pub struct Fresh {
+    run: RefCell<Option<Run>>,
+    many: Rc<Cell<bool>>,
+}
 
 /// Whether later pages of a run may trust it: `None` until its first page decided.
 type Trust = Rc<Cell<Option<bool>>>;
 
+/// Hashes of the record keys (`entry_key`) a run knows to be on the device.
+type Known = Rc<RefCell<HashSet<u64>>>;
+
 #[derive(Debug)]
 struct Run {
-    /// The first page's `freshCheck`: `[clock w, written w, stores empty]`.
+    /// The first page's `freshCheck`: `[clock w, written w, keys listed]`.
     first: Promise,
     trust: Trust,
+    known: Known,
     /// The `\0written` `w` of the run's last page issued.
     written: f64,
-    /// Collections found empty (by the first page, or a later one that was first to write it).
-    empty: Vec<String>,
-    /// Hashes of the keys the run wrote.
-    keys: HashSet<u64>,
+    /// Collections whose keys a page of the run listed.
+    listed: Vec<String>,
 }
 
 /// How a page assuming its keys absent is checked, issued before its writes.
 pub struct Check {
-    /// `absent` (idb.js) of every key: a run's first page, or a page issued before it decided.
+    /// `absent` (idb.js) of every key: a run's first page, a page issued before it decided, or
+    /// any page when the run cannot be.
     probe: Option<Promise>,
+    run: Option<RunCheck>,
+}
+
+/// A page's part in a run.
+struct RunCheck {
     /// This page's `freshCheck` (the first page's own, for the first).
     mine: Promise,
     first: Promise,
     trust: Trust,
+    known: Known,
+    /// Hashes of this page's keys.
+    page: Vec<u64>,
     /// The `w` the run's page before this one wrote; `None` for the first page.
     written: Option<f64>,
+    many: Rc<Cell<bool>>,
 }
 
-fn hash(key: &Key) -> u64 {
+fn hash(key: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
 }
 
-/// The collections of `keys` not in `known`.
-fn new_names(keys: &[Key], known: &[String]) -> Vec<String> {
+/// The collections of `keys` not in `listed`.
+fn new_names(keys: &[Key], listed: &[String]) -> Vec<String> {
     let mut new: Vec<String> = Vec::new();
     for (name, _) in keys {
-        if !known.contains(name) && !new.contains(name) {
+        if !listed.contains(name) && !new.contains(name) {
             new.push(name.clone());
         }
     }
@@ -91,7 +119,7 @@ fn new_names(keys: &[Key], known: &[String]) -> Vec<String> {
 
 fn fresh_check_of(tx: &IdbTransaction, names: &[String], entries: bool) -> Promise {
     let names: Array = names.iter().map(|n| JsValue::from_str(n)).collect();
-    fresh_check(tx, OUTBOX, names, entries)
+    fresh_check(tx, OUTBOX, names, entries, MAX_LISTED)
 }
 
 async fn answer(p: Promise) -> Result<JsValue> {
@@ -101,14 +129,14 @@ async fn answer(p: Promise) -> Result<JsValue> {
 impl Fresh {
     /// Ends the run, if any.
     pub fn end(&self) {
-        if let Some(run) = self.0.borrow_mut().take() {
+        if let Some(run) = self.run.borrow_mut().take() {
             run.trust.set(Some(false));
         }
     }
 
     /// Issues the check of a page of `keys` that will write `nonce` into `\0written` (`probe`
-    /// issues the per-key check); `None` when one of `keys` is a record the run wrote, which
-    /// must then be read.
+    /// issues the per-key check); `None` when the run cannot take the page (it would know too
+    /// many keys), which must then be read.
     pub fn check(
         &self,
         tx: &IdbTransaction,
@@ -116,50 +144,76 @@ impl Fresh {
         nonce: f64,
         probe: impl FnOnce() -> Result<Promise>,
     ) -> Result<Option<Check>> {
-        let hashes: Vec<u64> = keys.iter().map(hash).collect();
-        let mut run = self.0.borrow_mut();
+        let page: Vec<u64> = keys.iter().map(|(c, id)| hash(&entry_key(c, id))).collect();
+        if self.many.get() {
+            return Ok(Some(Check {
+                probe: Some(probe()?),
+                run: None,
+            }));
+        }
+        let mut run = self.run.borrow_mut();
         let Some(r) = run.as_mut().filter(|r| r.trust.get() != Some(false)) else {
             // A new run.
-            let empty = new_names(keys, &[]);
-            let first = fresh_check_of(tx, &empty, true);
-            let trust = Trust::default();
-            let check = Check {
-                probe: Some(probe()?),
+            let listed = new_names(keys, &[]);
+            let first = fresh_check_of(tx, &listed, true);
+            let (trust, known) = (Trust::default(), Known::default());
+            let check = RunCheck {
                 mine: first.clone(),
                 first: first.clone(),
                 trust: trust.clone(),
+                known: known.clone(),
+                page,
                 written: None,
+                many: self.many.clone(),
             };
             *run = Some(Run {
                 first,
                 trust,
+                known,
                 written: nonce,
-                empty,
-                keys: hashes.into_iter().collect(),
+                listed,
             });
-            return Ok(Some(check));
+            return Ok(Some(Check {
+                probe: Some(probe()?),
+                run: Some(check),
+            }));
         };
-        if hashes.iter().any(|h| r.keys.contains(h)) || r.keys.len() + hashes.len() > MAX_KEYS {
+        if r.known.borrow().len() + page.len() > MAX_KEYS {
             drop(run);
             self.end();
             return Ok(None);
         }
-        let new = new_names(keys, &r.empty);
+        let new = new_names(keys, &r.listed);
         let mine = fresh_check_of(tx, &new, false);
         let probe = match r.trust.get() {
             Some(true) => None,
             _ => Some(probe()?),
         };
-        r.empty.extend(new);
-        r.keys.extend(hashes);
-        Ok(Some(Check {
-            probe,
+        r.listed.extend(new);
+        let run = RunCheck {
             mine,
             first: r.first.clone(),
             trust: r.trust.clone(),
+            known: r.known.clone(),
+            page,
             written: Some(std::mem::replace(&mut r.written, nonce)),
+            many: self.many.clone(),
+        };
+        Ok(Some(Check {
+            probe,
+            run: Some(run),
         }))
     }
+}
+
+/// The hashes of the keys a `freshCheck` listed; `None` when there were too many to list.
+fn listed_keys(check: &Array) -> Result<Option<Vec<u64>>> {
+    let Some(text) = check.get(2).as_string() else {
+        return Ok(None);
+    };
+    let keys: Vec<String> = serde_json::from_str(&text)
+        .map_err(|e| ferrysync_core::store::StoreError::Backend(e.to_string()))?;
+    Ok(Some(keys.iter().map(|k| hash(k)).collect()))
 }
 
 impl Check {
@@ -169,22 +223,36 @@ impl Check {
             Some(probe) => Some(answer(probe).await?.as_bool() == Some(true)),
             None => None,
         };
-        let mine: Array = answer(self.mine).await?.unchecked_into();
-        let first: Array = answer(self.first).await?.unchecked_into();
-        let empty = |a: &Array| a.get(2).as_bool() == Some(true);
-        // Nothing but this run's pages wrote since its first, and no record it did not write
-        // is in the collections this page writes to.
-        let untouched = match self.written {
-            None => empty(&first),
-            Some(written) => {
-                self.trust.get() == Some(true)
-                    && mine.get(0).as_f64() == first.get(0).as_f64()
-                    && mine.get(1).as_f64() == Some(written)
-                    && empty(&mine)
-            }
+        let Some(run) = self.run else {
+            return Ok(probed == Some(true));
         };
-        let absent = probed.unwrap_or(untouched);
-        self.trust.set(Some(absent && untouched));
+        let mine: Array = answer(run.mine).await?.unchecked_into();
+        let first: Array = answer(run.first).await?.unchecked_into();
+        let listed = listed_keys(&mine)?;
+        if listed.is_none() {
+            run.many.set(true);
+        }
+        let mut known = run.known.borrow_mut();
+        // Nothing but this run's pages wrote since its first (or this is the first), and every
+        // record in this page's collections is known.
+        let untouched = listed.is_some()
+            && match run.written {
+                None => true,
+                // (The stamps imply the first page's trust in every case known: a first page
+                // that did not trust the run either was undone or stopped runs. A guard.)
+                Some(written) => {
+                    run.trust.get() == Some(true)
+                        && mine.get(0).as_f64() == first.get(0).as_f64()
+                        && mine.get(1).as_f64() == Some(written)
+                }
+            };
+        known.extend(listed.into_iter().flatten());
+        let fresh = untouched && !run.page.iter().any(|h| known.contains(h));
+        let absent = probed.unwrap_or(fresh);
+        if absent {
+            known.extend(&run.page);
+        }
+        run.trust.set(Some(absent && fresh));
         Ok(absent)
     }
 }
