@@ -171,6 +171,9 @@ impl LocalStore for IndexedDb {
         meta: &[(&str, Value)],
         f: &mut UpdateFn<'_>,
     ) -> Result<Vec<Option<LocalRecord>>> {
+        // Ends a first pull's run of pages (the cycle's last write, a fold, a resolution): its
+        // next page would find this update's stamp anyway, and its known keys are let go.
+        self.fresh.end();
         let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
         let written = batch::update(&tx, &self.device, keys, meta, f).await;
         idb::commit_or_abort(&tx, written).await

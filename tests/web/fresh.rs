@@ -172,7 +172,7 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
     .await;
     d.done().await;
 
-    // So is another update's (a store update; here on the same connection).
+    // So is another update's: a store update on another connection (another tab's).
     let d = Device::new("fresh-update", "", false).await;
     d.page("customers", &["c1"], 1).await;
     let mut local = |_: &Key, _: Option<LocalRecord>| {
@@ -180,10 +180,12 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
         r.data.insert("name".into(), "updated".into());
         Some(r)
     };
-    d.store
+    let other = store(&d.name).await;
+    other
         .update(&keys("customers", &["d1"]), &[], &mut local)
         .await
         .unwrap();
+    other.close();
     // The next page finds out; the page issued right after it (before it found out) must not
     // take the stamp the first one then leaves for "nothing written since".
     let (next, after) = join(
@@ -194,6 +196,19 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
     assert!(next.is_empty());
     assert_eq!(after, ["d1"], "the update's record is seen");
     assert_eq!(d.store.redone_updates(), 2, "both pages redone");
+    d.done().await;
+
+    // An update on the run's own connection ends it: the next page starts a new run.
+    let d = Device::new("fresh-own-update", "", false).await;
+    d.page("customers", &["c1"], 1).await;
+    d.store
+        .update(&keys("customers", &["d1"]), &[], &mut local)
+        .await
+        .unwrap();
+    assert!(d.page("customers", &["d2"], 8).await.is_empty());
+    assert_eq!(d.store.redone_updates(), 0, "a new run: nothing to redo");
+    assert_eq!(d.page("customers", &["d1", "d3"], 8).await, ["d1"]);
+    assert_eq!(d.store.redone_updates(), 1, "d1 is known to the new run");
     d.done().await;
 }
 
