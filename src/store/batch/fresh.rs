@@ -17,7 +17,9 @@
 //! in order: their stores overlap), so every page decides knowing what the pages before it did,
 //! even when it was issued before they decided (pages are pipelined). A page issued while the
 //! first has not decided yet checks its keys one by one, and only its reads decide whether the
-//! run goes on. A page that finds the run broken ends it for every page after it.
+//! run goes on. A page that finds the run broken ends it for every page after it, and so does
+//! any other update on this connection (`IndexedDb::update`: the cycle's last write after its
+//! pull, a fold, a resolution), which lets the known keys go.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
