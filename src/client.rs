@@ -113,6 +113,11 @@ impl Inner {
         rows: Vec<(String, Option<Object>, bool)>,
     ) -> Result<Vec<Written>> {
         self.check_open()?;
+        if rows.is_empty() {
+            // Nothing to write: no transaction, no status recount, no cycle.
+            self.store.check(collection)?;
+            return Ok(Vec::new());
+        }
         let (edits, clock) = self.edits(rows.len());
         let writes = rows
             .into_iter()

@@ -193,6 +193,26 @@ async fn bulk_put_and_queries() {
 }
 
 #[wasm_bindgen_test]
+async fn an_empty_bulk_put_writes_nothing() {
+    let name = db_name("empty-bulk");
+    let db = open(&name, CRM).await.unwrap();
+    js(&db, &format!(r#"
+        const req = (r) => new Promise((ok, err) => {{ r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); }});
+        const clock = async () => {{
+          const d = await req(indexedDB.open({name:?}));
+          try {{ return await req(d.transaction("_outbox").objectStore("_outbox").get("\u0000clock")); }} finally {{ d.close(); }}
+        }};
+        await db.put("customers", {{ id: "a" }});
+        const before = await clock();
+        eq(await db.bulkPut("customers", []), [], "no rows");
+        eq(await clock(), before, "no write: the clock entry is as it was");
+        eq(await db.pending(), 1, "pending as it was");
+        eq(await code(db.bulkPut("nope", [])), "UNKNOWN_COLLECTION", "the collection is still checked");
+    "#)).await;
+    close_and_delete(&db, &name).await;
+}
+
+#[wasm_bindgen_test]
 async fn delete_hides_the_record_and_keeps_a_tombstone() {
     let name = db_name("delete");
     let db = open(&name, CRM).await.unwrap();

@@ -88,7 +88,7 @@ async function main() {
   // cycle, in the background (src/store/acks.rs). Timed until done, before the pull starts.
   const fold = await folded(`push-bench-${tag}`) - (t0 + push);
   const b = await device(`pull-bench-${tag}`);
-  await b.bulkPut("items", Array.from({ length: local }, (_, i) => ({ ...records[i], id: `local-${crypto.randomUUID()}` })));
+  if (local > 0) await b.bulkPut("items", Array.from({ length: local }, (_, i) => ({ ...records[i], id: `local-${crypto.randomUUID()}` })));
   t0 = performance.now();
   const pulled = await step("pull", () => b.sync());
   const pull = performance.now() - t0;
