@@ -99,6 +99,11 @@ impl Device {
         page(&self.store, &keys(collection, ids), version).await
     }
 
+    /// Pages written as absent and redone reading (`IndexedDb::redone_updates`).
+    fn redone(&self) -> u32 {
+        self.store.redone_updates()
+    }
+
     /// A global of the page: `probes` or `listings`.
     async fn counted(&self, what: &str) -> f64 {
         let value = js(&self.db, &format!("return {what};")).await;
@@ -124,15 +129,11 @@ async fn later_pages_of_a_first_pull_check_two_entries_not_every_key() {
     // A collection the run has not written to yet is listed, not checked key by key.
     assert!(d.page("orders", &["o1"], 1).await.is_empty());
     assert_eq!(d.counted("probes").await, first, "later pages check no key");
-    assert_eq!(d.store.redone_updates(), 0);
+    assert_eq!(d.redone(), 0);
 
     // A key the run wrote already is seen.
     assert_eq!(d.page("customers", &["c1", "a1"], 2).await, ["a1"]);
-    assert_eq!(
-        d.store.redone_updates(),
-        1,
-        "written as absent, then redone reading"
-    );
+    assert_eq!(d.redone(), 1, "written as absent, redone reading");
     js(
         &d.db,
         r#"
@@ -157,11 +158,7 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
     .await;
     let seen = d.page("customers", &["b1", "b2"], 1).await;
     assert_eq!(seen, ["b1"], "the app's write is seen");
-    assert_eq!(
-        d.store.redone_updates(),
-        1,
-        "written as absent, then redone reading"
-    );
+    assert_eq!(d.redone(), 1, "written as absent, redone reading");
     js(
         &d.db,
         r#"
@@ -195,7 +192,7 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
     .await;
     assert!(next.is_empty());
     assert_eq!(after, ["d1"], "the update's record is seen");
-    assert_eq!(d.store.redone_updates(), 2, "both pages redone");
+    assert_eq!(d.redone(), 2, "both pages redone");
     d.done().await;
 
     // An update on the run's own connection ends it: the next page starts a new run.
@@ -206,9 +203,9 @@ async fn a_write_between_two_pages_is_seen_by_the_next() {
         .await
         .unwrap();
     assert!(d.page("customers", &["d2"], 8).await.is_empty());
-    assert_eq!(d.store.redone_updates(), 0, "a new run: nothing to redo");
+    assert_eq!(d.redone(), 0, "a new run: nothing to redo");
     assert_eq!(d.page("customers", &["d1", "d3"], 8).await, ["d1"]);
-    assert_eq!(d.store.redone_updates(), 1, "d1 is known to the new run");
+    assert_eq!(d.redone(), 1, "d1 is known to the new run");
     d.done().await;
 }
 
@@ -226,7 +223,7 @@ async fn records_there_at_the_start_are_known_by_key() {
     assert_eq!(d.counted("probes").await, first, "no key checked");
     // A record there before is found.
     assert_eq!(d.page("customers", &["x"], 1).await, ["x"]);
-    assert_eq!(d.store.redone_updates(), 1);
+    assert_eq!(d.redone(), 1);
     // So it is by a page issued before the first page of its run decided (the pull's next page).
     let (a, b) = join(
         d.page("customers", &["a2"], 1),
@@ -242,7 +239,7 @@ async fn records_there_at_the_start_are_known_by_key() {
     let d = Device::new("fresh-later", before, false).await;
     assert!(d.page("customers", &["a1"], 1).await.is_empty());
     assert_eq!(d.page("orders", &["y"], 1).await, ["y"]);
-    assert_eq!(d.store.redone_updates(), 1);
+    assert_eq!(d.redone(), 1);
     js(
         &d.db,
         r#"eq((await db.get("orders", "y")).name, "before", "kept");"#,
