@@ -317,41 +317,6 @@ impl SyncDriver {
         }
     }
 
-    /// A cycle of this tab changed records: tell this tab's subscribers and the other tabs.
-    fn records_changed(&self, events: &[RecordEvent]) {
-        let Some(inner) = self.inner.upgrade() else {
-            return;
-        };
-        // Building the JS rows (and even cloning the records) costs more than the sync itself
-        // when nobody listens, so only listened collections are collected.
-        let listened = |collection: &str| {
-            inner
-                .subscribers
-                .borrow()
-                .iter()
-                .any(|s| s.collection == collection)
-        };
-        let mut by_collection: Vec<(&str, Vec<_>)> = Vec::new();
-        for e in events {
-            let record = (e.id.clone(), e.record.clone());
-            match by_collection.binary_search_by(|(c, _)| (*c).cmp(&e.collection)) {
-                Ok(i) => by_collection[i].1.push(record),
-                Err(i) if listened(&e.collection) => {
-                    by_collection.insert(i, (&e.collection, vec![record]));
-                }
-                Err(_) => {}
-            }
-        }
-        for (collection, records) in by_collection {
-            let _ = inner.notify_records(collection, &records);
-        }
-        let keys = events
-            .iter()
-            .map(|e| (e.collection.clone(), e.id.clone()))
-            .collect();
-        self.post(&Message::Records { keys });
-    }
-
     /// Waits for `ferrysync:<db>:leader`; while this tab holds it, it runs automatic cycles.
     fn claim_leadership(self: &Rc<Self>) {
         let Some(locks) = lock_manager() else {

@@ -41,7 +41,7 @@ pub struct IndexedDb {
     /// The latest outbox listings with the [`clock::Stamp`] read with them, so that an acknowledgement of records listed can
     /// tell that none was written since without reading them again.
     listings: clock::Listings,
-    /// A first pull's run of pages into empty stores (see [`batch::Fresh`]).
+    /// A first pull's run of pages, which knows every record key (see [`batch::Fresh`]).
     fresh: batch::Fresh,
     /// This device's id, kept in meta [`DEVICE_ID`] (rows leave it out of their own stamps).
     device: String,

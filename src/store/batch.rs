@@ -6,7 +6,7 @@
 //! its exact integer; a batch with a value that has no JSON form, e.g. a cycle, is decoded value
 //! by value, and that value is an error). Writes are issued without awaiting each: a failed one aborts the
 //! transaction and its commit says so. Reads of keys that may be absent first list the keys the
-//! store has (`getMany` in `idb.js`). Updates of records the engine read earlier (a pushed
+//! store has (`getMany` in `keys.js`). Updates of records the engine read earlier (a pushed
 //! batch) are in `batch/known.rs` ([`update_read`], [`update_assumed`]).
 
 use std::collections::HashMap;
@@ -33,23 +33,27 @@ mod known;
 pub use fresh::Fresh;
 pub use known::{update_assumed, update_read};
 
-#[wasm_bindgen(module = "/src/store/idb.js")]
+#[wasm_bindgen(module = "/src/store/keys.js")]
 extern "C" {
     #[wasm_bindgen(js_name = getMany)]
     fn get_many(tx: &IdbTransaction, names: &Array, keys: &Array, probe: bool) -> Promise;
+    #[wasm_bindgen(js_name = keyLists)]
+    fn key_lists_of(json: &str, outbox: &str) -> Array;
+}
+
+#[wasm_bindgen(module = "/src/store/idb.js")]
+extern "C" {
     #[wasm_bindgen(js_name = toJson)]
     fn to_json(value: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = putJson, catch)]
     fn put_json(store: &IdbObjectStore, json: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(js_name = deleteAll, catch)]
     fn delete_all(store: &IdbObjectStore, keys: &Array) -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = keyLists)]
-    fn key_lists_of(json: &str, outbox: &str) -> Array;
 }
 
 /// The JS arrays of `keys`' rows and outbox entries: `(names, ids)` of the rows and
 /// `(outboxes, entry_keys)` of the entries, index for index. They cross as one JSON text
-/// (`keyLists` in `idb.js`): a string per key would cost a text decode each.
+/// (`keyLists` in `keys.js`): a string per key would cost a text decode each.
 pub fn key_lists(keys: &[Key]) -> Result<[Array; 4]> {
     let lists = key_lists_of(&json(keys)?, OUTBOX);
     Ok(std::array::from_fn(|i| {
@@ -58,7 +62,7 @@ pub fn key_lists(keys: &[Key]) -> Result<[Array; 4]> {
 }
 
 /// Issues one `get` per `(store, key)` now; the future yields the decoded values in order.
-/// With `probe`, the keys a store lacks are found first and not read (`getMany` in `idb.js`):
+/// With `probe`, the keys a store lacks are found first and not read (`getMany` in `keys.js`):
 /// for keys that may well be absent; keys known to exist are read directly.
 fn read<T: DeserializeOwned>(
     tx: &IdbTransaction,

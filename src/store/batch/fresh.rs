@@ -36,7 +36,7 @@ use super::super::row::entry_key;
 use super::super::schema::OUTBOX;
 use crate::store::js_store_error;
 
-#[wasm_bindgen(module = "/src/store/idb.js")]
+#[wasm_bindgen(module = "/src/store/keys.js")]
 extern "C" {
     #[wasm_bindgen(js_name = freshCheck)]
     fn fresh_check(
@@ -146,13 +146,13 @@ impl Fresh {
         nonce: f64,
         probe: impl FnOnce() -> Result<Promise>,
     ) -> Result<Option<Check>> {
-        let page: Vec<u64> = keys.iter().map(|(c, id)| hash(&entry_key(c, id))).collect();
         if self.many.get() {
             return Ok(Some(Check {
                 probe: Some(probe()?),
                 run: None,
             }));
         }
+        let page: Vec<u64> = keys.iter().map(|(c, id)| hash(&entry_key(c, id))).collect();
         let mut run = self.run.borrow_mut();
         let Some(r) = run.as_mut().filter(|r| r.trust.get() != Some(false)) else {
             // A new run.

@@ -13,9 +13,9 @@ use super::super::acks::Acks;
 use super::super::row;
 use super::super::schema::META;
 use super::super::IndexedDb;
-use super::{idb, read_records, write};
+use super::{idb, read_records, write, write_read};
 
-#[wasm_bindgen(module = "/src/store/idb.js")]
+#[wasm_bindgen(module = "/src/store/keys.js")]
 extern "C" {
     fn absent(tx: &IdbTransaction, names: &Array, keys: &Array) -> Promise;
 }
@@ -75,7 +75,7 @@ enum Guarded {
 /// `tx`. The `expect` entries and the records are read first. With `assume_absent`, the
 /// records are not read: the writes of what `f` returns for absent records are issued at once,
 /// after a check that no key has a row or an outbox entry (issued first, so it sees the store as
-/// it was; two reads in a `fresh` run, see [`Fresh`](super::Fresh)), and `Redo` says one had after all.
+/// it was; two reads in a run, see [`Fresh`](super::Fresh)), and `Redo` says one had after all.
 async fn update_if(
     tx: &IdbTransaction,
     store: &IndexedDb,
@@ -126,8 +126,7 @@ async fn update_if(
     if !holds(current, expect).await? {
         return Ok(Guarded::Stale);
     }
-    let read = read.await?;
-    write(tx, device, keys, read.0, &read.1, meta, f, false, nonce).map(Guarded::Written)
+    write_read(tx, device, keys, read.await?, meta, f).map(Guarded::Written)
 }
 
 /// Whether each meta entry read (`current`, in `expect`'s order) is what `expect` says.
