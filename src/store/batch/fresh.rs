@@ -1,11 +1,11 @@
 //! [`Fresh`]: how a run of pages written as if none of their keys existed (a first pull) checks
 //! a later page with two reads instead of one per key.
 //!
-//! The first page of a run checks its keys one by one, as any page assuming absence does, and
-//! also lists the keys of its collections and of the outbox's records (while they are few:
-//! [`MAX_LISTED`]), and reads the `w`s of the clock and `\0written` entries (see `clock`). The
-//! run then knows every record on the device (kept as hashes of their keys), as long as nothing
-//! else writes: the clock entry's `w` is still the one the first page read (no app write since)
+//! The first page of a run lists the keys of its collections and of the outbox's records (while
+//! they are few: [`MAX_LISTED`]; with more, the page is redone reading and pages of this
+//! connection check their keys one by one from then on), and reads the `w`s of the clock and
+//! `\0written` entries (see `clock`). The run then knows every record on the device (kept as
+//! hashes of their keys), as long as nothing else writes: the clock entry's `w` is still the one the first page read (no app write since)
 //! and the `\0written` entry's is the one the run's previous page wrote (no other update since).
 //! Every later page reads exactly that, and lists the keys of the collections it is the first of
 //! the run to write to; when all holds and none of its keys is known, its keys are absent. Its
@@ -15,9 +15,8 @@
 //! Each page decides (and adds what it listed and wrote to the known keys) before its
 //! transaction ends, and the next page's transaction starts only after that (IndexedDB runs them
 //! in order: their stores overlap), so every page decides knowing what the pages before it did,
-//! even when it was issued before they decided (pages are pipelined). A page issued while the
-//! first has not decided yet checks its keys one by one, and only its reads decide whether the
-//! run goes on. A page that finds the run broken ends it for every page after it, and so does
+//! even when it was issued before they decided (pages are pipelined). A page that finds the run
+//! broken (or finds one of its keys) ends it for every page after it, and so does
 //! any other update on this connection (`IndexedDb::update`: the cycle's last write after its
 //! pull, a fold, a resolution), which lets the known keys go.
 
@@ -83,15 +82,15 @@ struct Run {
 }
 
 /// How a page assuming its keys absent is checked, issued before its writes.
-pub struct Check {
-    /// `absent` (idb.js) of every key: a run's first page, a page issued before it decided, or
-    /// any page when the run cannot be.
-    probe: Option<Promise>,
-    run: Option<RunCheck>,
+pub enum Check {
+    /// `absent` (keys.js) of every key, once stores were found too big to list.
+    Probe(Promise),
+    /// By the page's part in a run.
+    Run(RunCheck),
 }
 
 /// A page's part in a run.
-struct RunCheck {
+pub struct RunCheck {
     /// This page's `freshCheck` (the first page's own, for the first).
     mine: Promise,
     first: Promise,
@@ -137,8 +136,9 @@ impl Fresh {
     }
 
     /// Issues the check of a page of `keys` that will write `nonce` into `\0written` (`probe`
-    /// issues the per-key check); `None` when the run cannot take the page (it would know too
-    /// many keys), which must then be read.
+    /// issues the per-key check, for stores too big to list); `None` when the run cannot take
+    /// the page (it would know too many keys), which must then be read. A page the check finds
+    /// no answer for (the first page finding stores too big to list) is redone reading.
     pub fn check(
         &self,
         tx: &IdbTransaction,
@@ -147,10 +147,7 @@ impl Fresh {
         probe: impl FnOnce() -> Result<Promise>,
     ) -> Result<Option<Check>> {
         if self.many.get() {
-            return Ok(Some(Check {
-                probe: Some(probe()?),
-                run: None,
-            }));
+            return Ok(Some(Check::Probe(probe()?)));
         }
         let page: Vec<u64> = keys.iter().map(|(c, id)| hash(&entry_key(c, id))).collect();
         let mut run = self.run.borrow_mut();
@@ -175,10 +172,7 @@ impl Fresh {
                 written: nonce,
                 listed,
             });
-            return Ok(Some(Check {
-                probe: Some(probe()?),
-                run: Some(check),
-            }));
+            return Ok(Some(Check::Run(check)));
         };
         if r.known.borrow().len() + page.len() > MAX_KEYS {
             drop(run);
@@ -187,10 +181,6 @@ impl Fresh {
         }
         let new = new_names(keys, &r.listed);
         let mine = fresh_check_of(tx, &new, false);
-        let probe = match r.trust.get() {
-            Some(true) => None,
-            _ => Some(probe()?),
-        };
         r.listed.extend(new);
         let run = RunCheck {
             mine,
@@ -201,10 +191,7 @@ impl Fresh {
             written: Some(std::mem::replace(&mut r.written, nonce)),
             many: self.many.clone(),
         };
-        Ok(Some(Check {
-            probe,
-            run: Some(run),
-        }))
+        Ok(Some(Check::Run(run)))
     }
 }
 
@@ -221,12 +208,9 @@ fn listed_keys(check: &Array) -> Result<Option<Vec<u64>>> {
 impl Check {
     /// Whether none of the page's keys had a record; decides whether the run goes on.
     pub async fn absent(self) -> Result<bool> {
-        let probed = match self.probe {
-            Some(probe) => Some(answer(probe).await?.as_bool() == Some(true)),
-            None => None,
-        };
-        let Some(run) = self.run else {
-            return Ok(probed == Some(true));
+        let run = match self {
+            Check::Probe(probe) => return Ok(answer(probe).await?.as_bool() == Some(true)),
+            Check::Run(run) => run,
         };
         let mine: Array = answer(run.mine).await?.unchecked_into();
         let first: Array = answer(run.first).await?.unchecked_into();
@@ -236,12 +220,12 @@ impl Check {
         }
         let mut known = run.known.borrow_mut();
         // Nothing but this run's pages wrote since its first (or this is the first), and every
-        // record in this page's collections is known.
+        // record in this page's collections is known. A page issued before the one ahead of it
+        // decided reads what that one decided: it decides before its transaction ends, and this
+        // page's reads run after that.
         let untouched = listed.is_some()
             && match run.written {
                 None => true,
-                // (The stamps imply the first page's trust in every case known: a first page
-                // that did not trust the run either was undone or stopped runs. A guard.)
                 Some(written) => {
                     run.trust.get() == Some(true)
                         && mine.get(0).as_f64() == first.get(0).as_f64()
@@ -249,12 +233,11 @@ impl Check {
                 }
             };
         known.extend(listed.into_iter().flatten());
-        let fresh = untouched && !run.page.iter().any(|h| known.contains(h));
-        let absent = probed.unwrap_or(fresh);
+        let absent = untouched && !run.page.iter().any(|h| known.contains(h));
         if absent {
             known.extend(&run.page);
         }
-        run.trust.set(Some(absent && fresh));
+        run.trust.set(Some(absent));
         Ok(absent)
     }
 }
