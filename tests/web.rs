@@ -153,10 +153,13 @@ async fn bigints_reach_the_engine_as_exact_integers() {
     let store = store(&name).await;
     let expected = serde_json::json!({ "big": 9007199254740993_u64, "small": -6 });
     let record = store.get("customers", "b").await.unwrap().expect("record");
-    assert_eq!(serde_json::Value::Object(record.data), expected);
+    assert_eq!(
+        serde_json::Value::Object(record.data.into_inner()),
+        expected
+    );
     let outbox = store.outbox(None, 10).await.unwrap();
     assert_eq!(
-        serde_json::Value::Object(outbox[0].1.data.clone()),
+        serde_json::Value::Object(outbox[0].1.data.clone().into_inner()),
         expected
     );
     store.close();

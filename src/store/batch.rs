@@ -1,7 +1,8 @@
 //! The engine's batch reads and writes ([`LocalStore::update`](ferrysync_core::store::LocalStore)
 //! and the outbox), hundreds of rows at a time. Per batch, all reads are issued at once and
 //! awaited as one promise, and rows cross the wasm boundary as one JSON text each way
-//! (`JSON.stringify` / `JSON.parse` in the page, serde_json in Rust), several times cheaper than
+//! (`JSON.stringify` / `JSON.parse` in the page, serde_json in Rust; a pulled record's fields
+//! are written as the text they came in, never parsed: `rows_json`), several times cheaper than
 //! converting every field of every row (`toJson` in `idb.js` writes a BigInt the app stored as
 //! its exact integer; a batch with a value that has no JSON form, e.g. a cycle, is decoded value
 //! by value, and that value is an error). Writes are issued without awaiting each: a failed one aborts the
@@ -134,6 +135,42 @@ impl Serialize for RowOut<'_> {
         )?;
         map.end()
     }
+}
+
+/// The JSON array of `rows`. A row whose fields are still the JSON text they arrived in (a pulled
+/// record's, see [`LazyJson`](ferrysync_core::lazy_json::LazyJson)) is that text with `id` and
+/// `_sync` added at its end: `JSON.parse` keeps a key's last value, so an `id` or `_sync` among
+/// the fields reads as the row's own, as when [`RowOut`] leaves them out.
+fn rows_json(rows: &[RowOut<'_>]) -> Result<String> {
+    let mut out = String::from("[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let RowOut(record, device) = row;
+        let Some(fields) = record.data.raw() else {
+            out.push_str(&json(row)?);
+            continue;
+        };
+        // An object's text: `{`, its members, `}`.
+        let members = fields[1..fields.len() - 1].trim();
+        out.push('{');
+        if !members.is_empty() {
+            out.push_str(members);
+            out.push(',');
+        }
+        out.push_str("\"id\":");
+        out.push_str(&json(&record.id)?);
+        out.push_str(",\"_sync\":");
+        out.push_str(&json(&RowSync::of(
+            &record.sync,
+            record.pending.as_ref(),
+            device,
+        ))?);
+        out.push('}');
+    }
+    out.push(']');
+    Ok(out)
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
@@ -289,7 +326,7 @@ fn write(
         }
     }
     for (collection, rows) in &puts {
-        idb::thrown(put_json(&idb::store(tx, collection)?, &json(rows)?))?;
+        idb::thrown(put_json(&idb::store(tx, collection)?, &rows_json(rows)?))?;
     }
     for (collection, ids) in &deletes {
         idb::thrown(delete_all(&idb::store(tx, collection)?, ids))?;

@@ -330,6 +330,7 @@ pub fn join(
     device: &str,
 ) -> Option<LocalRecord> {
     let (data, row_sync) = row.map_or_else(|| (Map::new(), None), |r| (r.data, r.sync));
+    let data = data.into();
     let record = match (entry, row_sync) {
         (Some(e), _) => LocalRecord {
             id: e.id,

@@ -6,6 +6,7 @@
 
 use super::*;
 use ferrysync_core::join::join;
+use ferrysync_core::protocol::ServerRecord;
 use ferrysync_core::record::{LocalRecord, SyncMeta, SyncStatus};
 use ferrysync_core::store::Key;
 
@@ -35,7 +36,7 @@ fn pulled(id: &str, version: u64) -> LocalRecord {
     let data = serde_json::json!({ "name": id });
     LocalRecord {
         id: id.to_owned(),
-        data: data.as_object().cloned().unwrap_or_default(),
+        data: data.as_object().cloned().unwrap_or_default().into(),
         deleted: false,
         sync: SyncMeta {
             status: SyncStatus::Synced,
@@ -295,5 +296,41 @@ async fn stores_with_too_many_records_to_list_are_checked_key_by_key() {
         listings,
         "and lists nothing again"
     );
+    d.done().await;
+}
+
+#[wasm_bindgen_test]
+async fn pulled_fields_are_stored_as_they_came() {
+    // A page as the server sends it: spacing, nesting, unicode, numbers, and fields named `id`
+    // and `_sync` that the row's own must win over.
+    let text = r#"{ "collection": "customers", "id": "p1", "version": 4,
+        "data":  { "name" : "Zoë \u2603", "n": -1.5e-3, "tags": ["a", {"b": null}],
+                   "id": "not-p1", "_sync": "no", "deep": {"x": [true, false]} } ,
+        "hlc": "001700000000000-000000-srv", "deviceId": "srv",
+        "updatedAt": "2026-12-07T00:00:00Z" }"#;
+    let server: ServerRecord = serde_json::from_str(text).unwrap();
+    let record = LocalRecord::from_server(&server, 5).unwrap();
+    assert!(record.data.raw().is_some(), "the fields are still text");
+    let d = Device::new("fresh-raw", "", false).await;
+    let keys = keys("customers", &["p1"]);
+    d.store
+        .update_if(&[], true, &keys, &[], &mut |_, _| Some(record.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    js(
+        &d.db,
+        r#"
+        const r = await db.get("customers", "p1");
+        eq(r, { name: "Zoë \u2603", n: -0.0015, tags: ["a", { b: null }], id: "p1",
+                _sync: { status: "SYNCED", version: 4, updatedAt: 5 }, deep: { x: [true, false] } },
+           "the row");
+    "#,
+    )
+    .await;
+    let stored = d.store.get("customers", "p1").await.unwrap().unwrap();
+    let mut fields = record.data.clone().into_inner();
+    fields.retain(|k, _| k != "id" && k != "_sync");
+    assert_eq!(stored.data, fields, "read back field for field");
     d.done().await;
 }

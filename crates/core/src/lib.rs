@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod hlc;
 pub mod join;
+pub mod lazy_json;
 pub mod protocol;
 pub mod query;
 pub mod record;

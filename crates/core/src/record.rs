@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::hlc::Hlc;
+use crate::lazy_json::Fields;
 use crate::protocol::names::deserialize_by_name;
 use crate::protocol::{Change, ChangeResult, ResultStatus, ServerRecord};
 use crate::Winner;
@@ -83,8 +84,8 @@ pub struct Pending {
 pub struct LocalRecord {
     /// Record id.
     pub id: String,
-    /// The app's fields (without `id` and `_sync`).
-    pub data: Map<String, Value>,
+    /// The app's fields (without `id` and `_sync`), kept as JSON text until read.
+    pub data: Fields,
     /// True for a local or pulled delete not yet acknowledged.
     #[serde(default)]
     pub deleted: bool,
@@ -122,7 +123,7 @@ impl LocalRecord {
             let (sync, pending) = Self::next_state(None, Vec::new, edit);
             return Self {
                 id: id.to_owned(),
-                data,
+                data: data.into(),
                 deleted,
                 sync,
                 pending: Some(pending),
@@ -135,7 +136,7 @@ impl LocalRecord {
         );
         Self {
             id: old.id,
-            data,
+            data: data.into(),
             deleted,
             sync,
             pending: Some(pending),
@@ -208,7 +209,7 @@ impl LocalRecord {
             data: if self.deleted {
                 Value::Null
             } else {
-                Value::Object(self.data.clone())
+                Value::Object((*self.data).clone())
             },
         })
     }
@@ -286,7 +287,8 @@ impl LocalRecord {
         if Self::keeps_local(local.as_ref(), &server) {
             return local;
         }
-        (!server.deleted).then(|| Self::synced(server.id, server.data, server.version, now))
+        (!server.deleted)
+            .then(|| Self::synced(server.id, server.data.into_fields(), server.version, now))
     }
 
     /// Whether pulling `server` leaves `local` exactly as it is (see
@@ -308,16 +310,14 @@ impl LocalRecord {
 
     /// A synced record holding `server`'s version; `None` for a tombstone.
     pub fn from_server(server: &ServerRecord, now: u64) -> Option<Self> {
-        (!server.deleted)
-            .then(|| Self::synced(server.id.clone(), server.data.clone(), server.version, now))
+        (!server.deleted).then(|| {
+            let data = server.data.clone().into_fields();
+            Self::synced(server.id.clone(), data, server.version, now)
+        })
     }
 
-    /// A synced record with `data` (an object; anything else is taken as `{}`) at `version`.
-    fn synced(id: String, data: Value, version: u64, now: u64) -> Self {
-        let data = match data {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
+    /// A synced record with `data` at `version`.
+    fn synced(id: String, data: Fields, version: u64, now: u64) -> Self {
         let sync = SyncMeta {
             status: SyncStatus::Synced,
             version: Some(version),

@@ -229,7 +229,7 @@ async fn a_lost_answer_is_retried_idempotently_even_after_another_edit() {
     b.engine.sync().await.unwrap();
     let record = b.engine.get("todos", "t1").await.unwrap().unwrap();
     assert_eq!(
-        (Value::Object(record.data), record.sync.version),
+        (Value::Object(record.data.into_inner()), record.sync.version),
         (json!({"v": 3}), Some(3))
     );
     assert_eq!(a.engine.status().health, Health::Good);

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::lazy_json::Fields;
 use crate::protocol::{Resolution, ResolveRequest};
 use crate::record::{LocalRecord, SyncStatus};
 use crate::store::{Key, LocalStore};
@@ -311,7 +312,7 @@ fn data_of(record: &LocalRecord) -> Value {
     if record.deleted {
         Value::Null
     } else {
-        Value::Object(record.data.clone())
+        Value::Object((*record.data).clone())
     }
 }
 
@@ -319,7 +320,7 @@ fn data_of(record: &LocalRecord) -> Value {
 fn tombstone(id: &str) -> LocalRecord {
     LocalRecord {
         id: id.to_owned(),
-        data: Map::new(),
+        data: Fields::default(),
         deleted: true,
         sync: crate::record::SyncMeta {
             status: SyncStatus::Synced,

@@ -183,7 +183,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     remote: result
                         .record
                         .as_ref()
-                        .map_or(Value::Null, |r| r.data.clone()),
+                        .map_or(Value::Null, |r| (*r.data).clone()),
                     remote_version: result.version,
                     strategy: Strategy::Manual,
                     created_at: timestamp.to_owned(),

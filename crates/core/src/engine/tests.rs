@@ -74,7 +74,7 @@ fn config() -> Config {
 fn data(d: &Device<'_>, id: &str) -> Option<Value> {
     block_on(d.get("todos", id))
         .unwrap()
-        .map(|r| Value::Object(r.data))
+        .map(|r| Value::Object(r.data.into_inner()))
 }
 
 #[test]

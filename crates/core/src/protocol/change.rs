@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hlc::Hlc;
+use crate::lazy_json::LazyJson;
 
 /// Longest record id accepted, in bytes.
 pub const MAX_ID_LEN: usize = 256;
@@ -46,8 +47,8 @@ pub struct ServerRecord {
     pub id: String,
     /// Per-record version, 1 for the first accepted write, +1 for each later one.
     pub version: u64,
-    /// The record (a JSON object); `null` once deleted.
-    pub data: Value,
+    /// The record (a JSON object); `null` once deleted. Kept as its JSON text until read.
+    pub data: LazyJson<Value>,
     /// True for a tombstone.
     #[serde(default)]
     pub deleted: bool,

@@ -29,7 +29,7 @@ fn server(version: u64, data: Value) -> ServerRecord {
         id: "r".into(),
         version,
         deleted: data.is_null(),
-        data,
+        data: data.into(),
         hlc: Hlc::new(1, 0, "srv"),
         device_id: "other".into(),
         updated_at: "2026-01-01T00:00:00Z".into(),
@@ -200,7 +200,7 @@ fn pulled_versions_replace_older_synced_ones_and_tombstones_remove() {
     )
     .unwrap();
     assert_eq!(
-        (after.sync.version, after.data.clone()),
+        (after.sync.version, after.data.clone().into_inner()),
         (Some(2), obj(json!({"a": 7})))
     );
     let same = LocalRecord::apply_pulled(Some(after.clone()), server(1, json!({"a": 1})), 9);

@@ -58,7 +58,7 @@ pub(super) fn server_record(
         collection: collection.to_owned(),
         id: id.to_owned(),
         version: state.version,
-        data: state.data.clone(),
+        data: state.data.clone().into(),
         deleted: state.deleted,
         hlc: state.hlc.clone(),
         device_id: state.device_id.clone(),

@@ -110,7 +110,7 @@ impl Device {
     /// The live data of `todos/id`.
     pub(crate) async fn data(&self, id: &str) -> Option<Value> {
         let record = self.engine.get("todos", id).await.unwrap()?;
-        Some(Value::Object(record.data))
+        Some(Value::Object(record.data.into_inner()))
     }
 }
 

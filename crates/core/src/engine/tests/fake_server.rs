@@ -44,7 +44,7 @@ fn server_record(collection: &str, id: &str, s: &RecordState) -> ServerRecord {
         collection: collection.to_owned(),
         id: id.to_owned(),
         version: s.version,
-        data: s.data.clone(),
+        data: s.data.clone().into(),
         deleted: s.deleted,
         hlc: s.hlc.clone(),
         device_id: s.device_id.clone(),

@@ -84,7 +84,7 @@ fn run(seed: u64) {
         for (engine, _) in &replicas {
             let local = block_on(engine.get("todos", id))
                 .unwrap()
-                .map(|r| Value::Object(r.data));
+                .map(|r| Value::Object(r.data.into_inner()));
             assert_eq!(
                 &local,
                 expected,

@@ -159,7 +159,7 @@ fn a_record_edited_while_its_discard_fetches_keeps_the_edit() {
                 p.change_id = "edited".to_owned();
                 p.note = None;
             }
-            r.data = json!({"v": 3}).as_object().unwrap().clone();
+            r.data = json!({"v": 3}).as_object().unwrap().clone().into();
             Some(r)
         }))
         .unwrap();
