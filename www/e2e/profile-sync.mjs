@@ -1,9 +1,10 @@
 // Runs www/sync-bench.html once with profile=1 in headless Chromium against the ferrysync-server
 // at FERRYSYNC_E2E_URL (serving www/), and prints, for each timed step (raw, push, pull), where
-// the page's main thread spent its time: the functions with the most self time, from the
-// DevTools protocol's sampling profiler. "(idle)" is time the page waited (for IndexedDB's
-// backend or the network); "(program)" is the browser's own native work. BENCH_N sets the
-// record count, BENCH_IDS the ids ("seq" or "uuid"), TOP the number of functions shown.
+// the page's main thread spent its time: how much of it the wasm's functions took, and the
+// functions with the most self time, from the DevTools protocol's sampling profiler. "(idle)" is
+// time the page waited (for IndexedDB's backend or the network); "(program)" is the browser's
+// own native work. BENCH_N sets the record count, BENCH_IDS the ids ("seq" or "uuid"), TOP the
+// number of functions shown.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,15 +33,16 @@ try {
   for (const [title, profile] of profiles) {
     const self = new Map();
     const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
-    let total = 0;
+    let total = 0, wasm = 0;
     profile.samples.forEach((id, i) => {
       const frame = byNode.get(id).callFrame;
       const name = frame.functionName || `(anonymous ${frame.url.split("/").pop()}:${frame.lineNumber})`;
       const us = profile.timeDeltas[i] || 0;
       self.set(name, (self.get(name) || 0) + us);
       total += us;
+      if (frame.url.endsWith(".wasm")) wasm += us;
     });
-    console.log(`\n${title}: ${(total / 1000).toFixed(0)} ms sampled, most self time:`);
+    console.log(`\n${title}: ${(total / 1000).toFixed(0)} ms sampled, ${(wasm / 1000).toFixed(0)} ms of it in the wasm; most self time:`);
     for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP) || 15)) {
       console.log(`${(us / 1000).toFixed(0).padStart(8)} ms  ${name.slice(0, 100)}`);
     }
