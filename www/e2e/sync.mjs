@@ -27,7 +27,7 @@ async function device() {
 const user = () => register(base, "e2e");
 
 /** Opens the demo in a (new) tab of `ctx`; counts the tab's sync requests in `page.requests`. */
-async function open(ctx, token, db, { fresh = false } = {}) {
+async function open(ctx, token, db, { fresh = false, interval = 1500 } = {}) {
   const page = !fresh && ctx.pages().length === 1 && ctx.pages()[0].url() === "about:blank"
     ? ctx.pages()[0] : await ctx.newPage();
   page.requests = { push: 0, pull: 0 };
@@ -37,7 +37,7 @@ async function open(ctx, token, db, { fresh = false } = {}) {
     if (r.url().endsWith("/api/sync/pull")) page.requests.pull++;
   });
   page.on("pageerror", (e) => console.error("page error:", e));
-  await page.goto(`${base}/?token=${token}&db=${db}&interval=1500`);
+  await page.goto(`${base}/?token=${token}&db=${db}&interval=${interval}`);
   await page.waitForFunction(() => window.ready === true, null, { timeout: 30_000 });
   return page;
 }
@@ -151,6 +151,62 @@ try {
     await other.evaluate(() => window.db.put("todos", { id: "from-other", title: "hi" }));
     assert.equal(await heard, true);
     assert.equal(await count(tab2), 2);
+  });
+
+  // The driver's retries (src/network.rs) against a server that fails in each way, faked by
+  // intercepting the push; the interval is 10 minutes, so every request seen here is a retry.
+  await test("retries: Retry-After is waited for, network errors back off, a refused request is not looped", async () => {
+    const page = await open(await device(), await user(), "retries", { interval: 600_000 });
+    await until(page, () => window.db.status().lastSyncAt !== null);
+    let pushes = [];
+    let answer = null;
+    await page.route("**/api/sync/push", (route) => {
+      pushes.push(Date.now());
+      const fail = answer?.();
+      return fail === undefined ? route.continue() : fail(route);
+    });
+    const failing = (n, fail) => () => (n-- > 0 ? fail : undefined);
+    const json = (status, code, headers = {}) => (route) => route.fulfill({ status, headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ error: { code, message: `faked ${status}` } }) });
+    const gaps = () => pushes.slice(1).map((t, i) => t - pushes[i]);
+    const write = (id) => page.evaluate((id) => window.db.put("todos", { id, title: id }), id);
+
+    // 503 with Retry-After: 2 twice. Without it the first retry would come within 1 s (full
+    // jitter over 1 s); with it, 2 s or more.
+    answer = failing(2, json(503, "unavailable", { "retry-after": "2" }));
+    await write("r1");
+    await until(page, () => window.db.status().lastError?.code === "SERVER_UNAVAILABLE");
+    assert.equal((await status(page)).health, "degraded");
+    await until(page, () => window.db.status().pending === 0, null, 20_000);
+    assert.equal(pushes.length, 3, `pushes ${gaps()}`);
+    const waited = gaps();
+    assert.ok(waited.every((ms) => ms >= 1_900), `Retry-After: 2 not waited for: gaps ${waited} ms`);
+    await until(page, () => window.db.status().lastError === null && window.db.status().health === "good");
+
+    // Network errors, three in a row: retried after at most 1, 2, 4 s (full jitter; the success
+    // above reset the count), never sooner than 100 ms.
+    pushes = [];
+    answer = failing(3, (route) => route.abort("connectionreset"));
+    await write("r2");
+    await until(page, () => window.db.status().pending === 0, null, 20_000);
+    assert.equal(pushes.length, 4, `pushes ${gaps()}`);
+    const backedOff = gaps();
+    backedOff.forEach((ms, i) => assert.ok(ms >= 90 && ms <= 1_000 * 2 ** i + 1_000, `retry ${i + 1} after ${ms} ms (gaps ${backedOff})`));
+
+    // A refused request (400 on the request as a whole): no retry until the next trigger.
+    pushes = [];
+    answer = () => json(400, "bad_request");
+    await write("r3");
+    await until(page, () => window.db.status().lastError?.code === "REQUEST_REFUSED");
+    await page.waitForTimeout(3_000);
+    assert.equal(pushes.length, 1, `a refused push was sent ${pushes.length} times in 3 s`);
+    assert.equal((await status(page)).pending, 1);
+    // The next write is the next trigger; the server takes both.
+    answer = null;
+    await write("r4");
+    await until(page, () => window.db.status().pending === 0 && window.db.status().lastError === null);
+    assert.equal(pushes.length, 2);
+    console.log(`     retries after a 503 with Retry-After: 2 came ${waited} ms apart; after network errors ${backedOff} ms`);
   });
 
   // The package is built without `Debug` formatting (scripts/build-pkg): its messages must still
