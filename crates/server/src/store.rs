@@ -9,6 +9,7 @@ mod postgres;
 mod sql;
 mod sql_impl;
 mod sql_push;
+mod sql_supersede;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

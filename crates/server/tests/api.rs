@@ -64,6 +64,7 @@ backend_tests! {
     conflicts::merge_combines_fields,
     conflicts::field_policy_keeps_the_higher_score,
     conflicts::manual_conflict_resolved_by_client_merged_and_server,
+    conflicts::a_newer_change_supersedes_its_devices_open_conflict,
     conflicts::users_are_isolated,
     abuse::malformed_json_wrong_types_missing_fields,
     abuse::bad_items_are_rejected_alone,

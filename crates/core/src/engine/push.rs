@@ -191,6 +191,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 let detail =
                     serde_json::to_value(detail).map_err(|e| Error::Protocol(e.to_string()))?;
                 if let Some(map) = conflicts.as_mut() {
+                    // An earlier conflict of this record was superseded by this change (the
+                    // record was edited instead of resolved; the server closed it).
+                    map.retain(|_, d| {
+                        d["collection"] != result.collection.as_str()
+                            || d["recordId"] != result.id.as_str()
+                    });
                     map.insert(conflict_id.clone(), detail);
                 }
             }

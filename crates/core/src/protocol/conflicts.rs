@@ -17,11 +17,19 @@ pub enum ConflictStatus {
     Resolved,
     /// Decided by the collection's strategy when it happened; kept for the record.
     Auto,
+    /// A `manual` conflict closed because the device whose change opened it pushed a newer
+    /// change of the record (it was edited instead of resolved); that change was decided anew.
+    Superseded,
 }
 
 deserialize_by_name!(
     ConflictStatus,
-    [Open = "open", Resolved = "resolved", Auto = "auto"]
+    [
+        Open = "open",
+        Resolved = "resolved",
+        Auto = "auto",
+        Superseded = "superseded"
+    ]
 );
 
 /// One entry of the conflict log: both versions, the strategy and the winner.

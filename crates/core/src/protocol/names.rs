@@ -111,7 +111,7 @@ mod tests {
         use ResultStatus as R;
         round_trips(&[R::Applied, R::Skipped, R::Rejected, R::Conflict]);
         use ConflictStatus as C;
-        round_trips(&[C::Open, C::Resolved, C::Auto]);
+        round_trips(&[C::Open, C::Resolved, C::Auto, C::Superseded]);
         use Resolution as Res;
         round_trips(&[Res::Server, Res::Client, Res::Merged]);
         assert_eq!(S::NAMES, ["SYNCED", "UNSYNCED", "CONFLICT", "REJECTED"]);

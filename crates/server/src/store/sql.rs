@@ -238,6 +238,7 @@ macro_rules! impl_change_store {
             }
 
             crate::store::sql_push::impl_push_batch!($store);
+            crate::store::sql_supersede::impl_supersede!($store);
             crate::store::sql_impl::impl_trait!($store, $db, $migrator);
         }
     };

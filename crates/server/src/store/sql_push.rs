@@ -339,11 +339,13 @@ macro_rules! impl_push_batch {
                 }
                 q.execute(&mut **tx).await?;
             }
-            const CONFLICT_COLS: usize = 11;
+            // Before this push's own conflicts are written: they are the newest.
+            supersede(tx, user, device, &plan.processed, now).await?;
+            const CONFLICT_COLS: usize = 12;
             for chunk in plan.conflicts.chunks(MAX_BINDS / CONFLICT_COLS) {
                 let sql = format!(
                     "INSERT INTO conflicts (id, user_id, collection, record_id, strategy, winner, status, \
-                     server_version, server_data, client_change, created_at) VALUES {}",
+                     server_version, server_data, client_change, created_at, device_id) VALUES {}",
                     placeholders(m, 1, chunk.len(), CONFLICT_COLS)
                 );
                 let mut q = sqlx::query(&sql);
@@ -359,7 +361,8 @@ macro_rules! impl_push_batch {
                         .bind(c.server_version)
                         .bind(c.server_data.as_str())
                         .bind(c.client_change.as_str())
-                        .bind(now);
+                        .bind(now)
+                        .bind(device);
                 }
                 q.execute(&mut **tx).await?;
             }

@@ -132,6 +132,20 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
+    /// `GET path` as this transport's user, answered with its JSON body (asserted 200).
+    pub(crate) async fn get(&self, path: &str) -> Value {
+        let request = Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .body(Body::empty())
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     async fn call<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
         let request = Request::post(path)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))

@@ -1,0 +1,81 @@
+//! A device edits a record it holds in `CONFLICT`: the edit is pushed as a newer change of the
+//! record, and the server closes the conflict it supersedes (`superseded`), so a record never
+//! keeps an open conflict that no device lists or can resolve.
+
+use ferrysync_core::engine::Choice;
+use ferrysync_core::store::LocalStore;
+use ferrysync_core::{Strategy, SyncStatus};
+use serde_json::json;
+
+use super::in_process::Device;
+use crate::{concurrent_edit, with_strategy, TestServer};
+
+/// The ids of the user's conflict-log entries with `status`, newest first.
+async fn logged(device: &Device, status: &str) -> Vec<String> {
+    let log = device
+        .engine
+        .transport()
+        .get(&format!("/api/sync/conflicts?status={status}"))
+        .await;
+    log["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn editing_a_conflicted_record_supersedes_its_open_conflict() {
+    let server = TestServer::start().await;
+    let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    let first = b.engine.conflicts().await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(logged(&b, "open").await, [first[0].id.clone()]);
+
+    // b edits the record instead of resolving: pending, no longer listed as a conflict.
+    b.clock.advance(1_000);
+    b.engine
+        .put("todos", "t1", json!({"x": 0, "y": "b2"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.engine.status().pending, b.engine.status().conflicts),
+        (1, 0)
+    );
+    // Its push meets a's version again: one new conflict, with the new edit.
+    let report = b.engine.sync().await.unwrap();
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let second = b.engine.conflicts().await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].id, first[0].id);
+    assert_eq!(second[0].local, json!({"x": 0, "y": "b2"}));
+    assert_eq!(second[0].remote, json!({"x": "a", "y": 0}));
+    // The device keeps the server's side of that one only.
+    let details = b.engine.store().meta("conflicts").await.unwrap().unwrap();
+    let kept: Vec<&String> = details.as_object().unwrap().keys().collect();
+    assert_eq!(kept, [&second[0].id]);
+    // The server holds exactly that one open: the first was closed by the edit.
+    assert_eq!(logged(&b, "open").await, [second[0].id.clone()]);
+    assert_eq!(logged(&b, "superseded").await, [first[0].id.clone()]);
+    let status = b
+        .engine
+        .transport()
+        .get(&format!("/api/sync/status/{}", b.engine.device_id()))
+        .await;
+    assert_eq!(status["openConflicts"], 1, "{status}");
+
+    // The superseded one cannot be resolved any more; the open one resolves as usual.
+    let stale = b.engine.resolve_conflict(&first[0].id, Choice::Local).await;
+    assert!(stale.is_err(), "{stale:?}");
+    let stored = b
+        .engine
+        .resolve_conflict(&second[0].id, Choice::Local)
+        .await
+        .unwrap();
+    assert_eq!(stored.sync.status, SyncStatus::Synced);
+    assert_eq!(logged(&b, "open").await, Vec::<String>::new());
+    a.engine.sync().await.unwrap();
+    assert_eq!(a.data("t1").await, Some(json!({"x": 0, "y": "b2"})));
+    assert_eq!(b.data("t1").await, a.data("t1").await);
+}
