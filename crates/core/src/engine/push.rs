@@ -193,10 +193,14 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 if let Some(map) = conflicts.as_mut() {
                     // An earlier conflict of this record was superseded by this change (the
                     // record was edited instead of resolved; the server closed it).
-                    map.retain(|_, d| {
-                        d["collection"] != result.collection.as_str()
-                            || d["recordId"] != result.id.as_str()
-                    });
+                    let same_record = |d: &Value| {
+                        d["collection"] == result.collection.as_str()
+                            && d["recordId"] == result.id.as_str()
+                    };
+                    let earlier = map.iter().find(|(_, d)| same_record(d));
+                    if let Some(earlier) = earlier.map(|(id, _)| id.clone()) {
+                        map.remove(&earlier);
+                    }
                     map.insert(conflict_id.clone(), detail);
                 }
             }
