@@ -142,12 +142,17 @@ async fn a_manual_conflict_resolved_on_one_device_shows_up_on_the_other() {
   const [c] = await b.conflicts();
   eq([c.collection, c.recordId, c.strategy], ["todos", "t1", "manual"], "conflict");
   eq([c.local, c.remote], [{{ x: 0, y: "b" }}, {{ x: "a", y: 0 }}], "both versions");
-  const resolved = await b.resolveConflict(c.id, {{ x: "a", y: "b", by: "hand" }});
+  // a writes again before b decides: b's choice was made against the older version.
+  await a.put("todos", {{ id: "t1", x: "a2", y: 0 }});
+  await a.sync();
+  eq(await code(b.resolveConflict(c.id, "local")), "CONFLICT_OUTDATED", "outdated choice");
+  eq((await b.conflicts())[0].remote, {{ x: "a2", y: 0 }}, "the newer server side shown");
+  const resolved = await b.resolveConflict(c.id, {{ x: "a2", y: "b", by: "hand" }});
   eq(resolved._sync.status, "SYNCED", "resolved");
   eq(b.status().conflicts, 0, "closed");
   eq(await b.conflicts(), [], "no conflicts left");
   await a.sync();
-  eq(strip(await a.get("todos", "t1")), {{ id: "t1", x: "a", y: "b", by: "hand" }}, "on a");
+  eq(strip(await a.get("todos", "t1")), {{ id: "t1", x: "a2", y: "b", by: "hand" }}, "on a");
   eq(await code(b.resolveConflict(c.id, "local")), "NOT_FOUND", "only once");
   await cleanup(a, b);"#,
         concurrent_edit("manual")

@@ -28,6 +28,7 @@ export type FerrysyncErrorCode =
   | "INVALID_RESPONSE"
   | "SYNC_BUSY"
   | "NOT_FOUND"
+  | "CONFLICT_OUTDATED"
   | "INVALID_ARGUMENT"
   | "PROTOCOL_ERROR";
 

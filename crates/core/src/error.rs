@@ -40,6 +40,13 @@ pub enum Error {
         /// The id asked for.
         id: String,
     },
+    /// A manual conflict's resolution was chosen against a server version the record has moved
+    /// past; [`Engine::conflicts`](crate::engine::Engine::conflicts) now shows the newer one.
+    #[error("conflict {}: the server's version changed since this choice was made; choose again against the current one", Quoted(.id))]
+    ConflictOutdated {
+        /// The conflict.
+        id: String,
+    },
     /// A value passed in is not acceptable (e.g. merged data that is not an object).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -61,6 +68,7 @@ impl Error {
             Self::Offline => "OFFLINE",
             Self::Busy => "SYNC_BUSY",
             Self::NotFound { .. } => "NOT_FOUND",
+            Self::ConflictOutdated { .. } => "CONFLICT_OUTDATED",
             Self::InvalidArgument(_) => "INVALID_ARGUMENT",
             Self::Protocol(_) => "PROTOCOL_ERROR",
         }

@@ -47,6 +47,14 @@ pub enum ApiError {
     /// The conflict was already resolved.
     #[error("conflict is already resolved")]
     AlreadyResolved,
+    /// A resolution that writes was chosen against a server version the record has moved past.
+    #[error("the record is at version {current}, not {seen} as when this resolution was chosen; choose again against the current version")]
+    ConflictOutdated {
+        /// The version the resolution was chosen against.
+        seen: u64,
+        /// The record's version now.
+        current: u64,
+    },
     /// Over the per-user request rate.
     #[error("too many requests, retry after {0} s")]
     RateLimited(u64),
@@ -75,6 +83,7 @@ impl ApiError {
             Self::UsernameTaken => "username_taken",
             Self::NotFound(_) => "not_found",
             Self::AlreadyResolved => "conflict_already_resolved",
+            Self::ConflictOutdated { .. } => "conflict_outdated",
             Self::RateLimited(_) => "rate_limited",
             Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => "internal",
         }
@@ -88,7 +97,9 @@ impl ApiError {
             }
             Self::BodyTooLarge | Self::TooManyChanges { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::UsernameTaken | Self::AlreadyResolved => StatusCode::CONFLICT,
+            Self::UsernameTaken | Self::AlreadyResolved | Self::ConflictOutdated { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Database(_) | Self::Migrate(_) | Self::Internal(_) => {

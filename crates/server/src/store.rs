@@ -119,13 +119,16 @@ pub trait ChangeStore: Send + Sync + 'static {
         user: &str,
         status: Option<ConflictStatus>,
     ) -> Result<Vec<ConflictEntry>>;
-    /// Closes an open conflict, writing a new version for `client` and `merged`.
+    /// Closes an open conflict, writing a new version for `client` and `merged`; those two
+    /// fail with [`ApiError::ConflictOutdated`](crate::ApiError) when `remote_version` is given
+    /// and the record is no longer at it.
     async fn resolve(
         &self,
         user: &str,
         conflict_id: &str,
         resolution: Resolution,
         data: Option<Value>,
+        remote_version: Option<u64>,
     ) -> Result<(ConflictEntry, ServerRecord)>;
     /// The device's sync status; `None` for a device the user never synced.
     async fn device_status(&self, user: &str, device: &str) -> Result<Option<DeviceStatus>>;

@@ -7,6 +7,7 @@ mod api {
     pub(crate) mod abuse;
     pub(crate) mod auth;
     pub(crate) mod common;
+    pub(crate) mod conflict_lifecycle;
     pub(crate) mod conflicts;
     pub(crate) mod durability;
     pub(crate) mod own_writes;
@@ -64,7 +65,8 @@ backend_tests! {
     conflicts::merge_combines_fields,
     conflicts::field_policy_keeps_the_higher_score,
     conflicts::manual_conflict_resolved_by_client_merged_and_server,
-    conflicts::a_newer_change_supersedes_its_devices_open_conflict,
+    conflict_lifecycle::a_newer_change_supersedes_its_devices_open_conflict,
+    conflict_lifecycle::a_resolution_against_an_outdated_version_is_refused,
     conflicts::users_are_isolated,
     abuse::malformed_json_wrong_types_missing_fields,
     abuse::bad_items_are_rejected_alone,

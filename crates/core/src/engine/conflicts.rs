@@ -8,10 +8,10 @@ use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lazy_json::Fields;
-use crate::protocol::{Resolution, ResolveRequest};
+use crate::protocol::{Resolution, ResolveRequest, ServerRecord};
 use crate::record::{LocalRecord, SyncStatus};
 use crate::store::{Key, LocalStore};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 use crate::Strategy;
 
 /// An open manual conflict: the local change and the server's version it met.
@@ -133,9 +133,22 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             conflict_id: id.to_owned(),
             resolution,
             data,
+            remote_version: detail(&self.conflict_map().await?, id).and_then(|d| d.remote_version),
         };
-        let response = self.transport.resolve_conflict(&request).await?;
-        let server = response.record;
+        let server = match self.transport.resolve_conflict(&request).await {
+            Ok(response) => response.record,
+            Err(TransportError::Refused {
+                status: 409, code, ..
+            }) if code == "conflict_outdated" => {
+                // Show the person what the server holds now (a failed fetch leaves it to the
+                // next pull), and let them choose again.
+                if let Ok(Some(current)) = self.transport.record(&collection, &record.id).await {
+                    self.refresh_remotes(vec![(id.to_owned(), current)]).await?;
+                }
+                return Err(Error::ConflictOutdated { id: id.to_owned() });
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.hlc.borrow_mut().observe(&server.hlc);
         let mut details = self.conflict_map().await?;
         details.remove(id);
@@ -282,6 +295,36 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             )
             .await?;
         Ok(written.map(|w| w.into_iter().next().flatten()))
+    }
+
+    /// Records `server` as the server's side of each open conflict `id` listed, where it is
+    /// newer than the side the conflict holds (a pull brought it, or a resolution was refused
+    /// as outdated), so that [`Engine::conflicts`] shows what a choice would be made against.
+    pub(super) async fn refresh_remotes(&self, found: Vec<(String, ServerRecord)>) -> Result<()> {
+        let mut details = self.conflict_map().await?;
+        let mut changed = false;
+        for (id, server) in found {
+            let Some(Value::Object(detail)) = details.get_mut(&id) else {
+                continue;
+            };
+            let held = detail.get("remoteVersion").and_then(Value::as_u64);
+            if held.is_some_and(|v| v >= server.version) {
+                continue;
+            }
+            let remote = if server.deleted {
+                Value::Null
+            } else {
+                server.data.into_inner()
+            };
+            detail.insert("remote".to_owned(), remote);
+            detail.insert("remoteVersion".to_owned(), server.version.into());
+            changed = true;
+        }
+        if changed {
+            let meta = [(META_CONFLICTS, Value::Object(details))];
+            self.store.update(&[], &meta, &mut |_, r| r).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn conflict_map(&self) -> Result<ConflictMap> {

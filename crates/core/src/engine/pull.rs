@@ -19,7 +19,7 @@ use super::{Engine, RecordEvent, SyncReport, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::protocol::{PullRequest, ServerRecord, PROTOCOL_VERSION};
-use crate::record::LocalRecord;
+use crate::record::{LocalRecord, SyncStatus};
 use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 
@@ -197,6 +197,8 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         // Per key: whether it was on the device, and whether the update changed it. The store
         // may call the closure twice for a key (`assume_absent`), so it only decides and notes.
         let mut outcome: HashMap<Key, (bool, bool)> = HashMap::with_capacity(keys.len());
+        // Open manual conflicts whose record the server changed again: (conflict id, version).
+        let mut moved: Vec<(String, Key)> = Vec::new();
         let written = self
             .store
             .update_if(&expected, assume_absent, &keys, &meta, &mut |key, local| {
@@ -205,6 +207,14 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 let Some(server) = server.filter(|s| !LocalRecord::keeps_local(local.as_ref(), s))
                 else {
                     outcome.insert(key.clone(), (existed, false));
+                    if let Some(note) = local
+                        .as_ref()
+                        .filter(|l| l.sync.status == SyncStatus::Conflict)
+                        .and_then(|l| l.pending.as_ref()?.note.clone())
+                    {
+                        moved.retain(|(_, k)| k != key);
+                        moved.push((note, key.clone()));
+                    }
                     return local;
                 };
                 let next = LocalRecord::from_server(server, now);
@@ -220,6 +230,13 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             });
         };
         let found = outcome.values().any(|(existed, _)| *existed);
+        if !moved.is_empty() {
+            let moved = moved
+                .into_iter()
+                .filter_map(|(id, key)| Some((id, latest.remove(&key)?)))
+                .collect();
+            self.refresh_remotes(moved).await?;
+        }
         let events: Vec<RecordEvent> = keys
             .into_iter()
             .zip(written)

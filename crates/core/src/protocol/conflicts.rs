@@ -100,6 +100,11 @@ pub struct ResolveRequest {
     /// The merged record (a JSON object); required for `merged`, ignored otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// The record's server version the choice was made against. With `client` or `merged`,
+    /// when the record has moved past it the server refuses (`409 conflict_outdated`) and writes
+    /// nothing, so a resolution never replaces a version the person did not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_version: Option<u64>,
 }
 
 /// `POST /api/sync/resolve-conflict` response. `E` is how the closed conflict is held: a device

@@ -52,7 +52,13 @@ async fn resolve(
     }
     let (conflict, record) = state
         .store
-        .resolve(&user.id, &req.conflict_id, req.resolution, req.data)
+        .resolve(
+            &user.id,
+            &req.conflict_id,
+            req.resolution,
+            req.data,
+            req.remote_version,
+        )
         .await?;
     Ok(Json(ResolveResponse { conflict, record }))
 }

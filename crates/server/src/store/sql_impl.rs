@@ -145,6 +145,7 @@ macro_rules! impl_trait {
                 conflict_id: &str,
                 resolution: Resolution,
                 data: Option<Value>,
+                remote_version: Option<u64>,
             ) -> Result<(ConflictEntry, ServerRecord)> {
                 let now = unix_millis();
                 let _guard = self.write_guard().await;
@@ -160,6 +161,11 @@ macro_rules! impl_trait {
                 let current = load_record(&mut tx, user, &collection, &id)
                     .await?
                     .ok_or_else(|| ApiError::Internal("conflict names a missing record".to_owned()))?;
+                if let (Some(seen), false) = (remote_version, resolution == Resolution::Server) {
+                    if seen != current.version {
+                        return Err(ApiError::ConflictOutdated { seen, current: current.version });
+                    }
+                }
                 let client = &entry.client_change;
                 let written = match resolution {
                     Resolution::Server => None,

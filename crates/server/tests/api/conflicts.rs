@@ -7,7 +7,7 @@ use super::common::{change, Backend, Server, Session};
 
 /// Phone writes v1 `{title: a, body: x}` then v2 `{title: b}`; returns the laptop's edit of
 /// `body` from v1 at `millis`, for the caller to push.
-async fn diverge(server: &Server, s: &Session, id: &str, millis: u64) -> Value {
+pub(crate) async fn diverge(server: &Server, s: &Session, id: &str, millis: u64) -> Value {
     let v1 = change(
         id,
         &format!("{id}-1"),
@@ -40,7 +40,7 @@ async fn diverge(server: &Server, s: &Session, id: &str, millis: u64) -> Value {
     edit
 }
 
-async fn push_one(server: &Server, s: &Session, edit: Value, strategy: &str) -> Value {
+pub(crate) async fn push_one(server: &Server, s: &Session, edit: Value, strategy: &str) -> Value {
     let policies = json!({"notes": {"strategy": strategy}});
     server.push_one(s, "laptop", &edit, policies).await
 }
@@ -160,88 +160,6 @@ pub(crate) async fn field_policy_keeps_the_higher_score(backend: Backend) {
         .await
         .remove(0);
     assert_eq!(result["record"]["data"]["score"], 10, "{result}");
-    server.stop().await;
-}
-
-/// A device that edits a record instead of resolving its open conflict pushes a newer change:
-/// that closes the device's conflict (`superseded`) and is decided on its own. A retry of the
-/// conflicting change itself, or another device's change, leaves the conflict open.
-pub(crate) async fn a_newer_change_supersedes_its_devices_open_conflict(backend: Backend) {
-    let server = backend.start().await;
-    let s = server.register("alice").await;
-    let token = Some(s.token.as_str());
-    let ids = |log: &Value| -> Vec<String> {
-        log["conflicts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let edit = diverge(&server, &s, "n1", 3000).await;
-    let first = push_one(&server, &s, edit.clone(), "manual").await;
-    let first_id = first["conflictId"].as_str().unwrap().to_owned();
-    let again = push_one(&server, &s, edit.clone(), "manual").await;
-    assert_eq!(
-        (again["status"].as_str(), again["reason"].as_str()),
-        (Some("skipped"), Some("duplicate"))
-    );
-    assert_eq!(again["conflictId"], first_id.as_str());
-    let tablet = change(
-        "n1",
-        "n1-tablet",
-        Some(1),
-        3500,
-        "tablet",
-        json!({"title": "t", "body": "x"}),
-    );
-    let policies = json!({"notes": {"strategy": "manual"}});
-    let tablet = server.push_one(&s, "tablet", &tablet, policies).await;
-    let tablet_id = tablet["conflictId"].as_str().unwrap().to_owned();
-    let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
-    assert_eq!(ids(&open), [tablet_id.clone(), first_id.clone()]);
-
-    // The laptop edited the record again (same base) and pushes that.
-    let newer = change(
-        "n1",
-        "n1-4",
-        Some(1),
-        4000,
-        "laptop",
-        json!({"title": "a", "body": "z"}),
-    );
-    let second = push_one(&server, &s, newer, "manual").await;
-    assert_eq!(second["status"], "conflict");
-    let second_id = second["conflictId"].as_str().unwrap().to_owned();
-    assert_ne!(second_id, first_id);
-    let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
-    assert_eq!(ids(&open), [second_id.clone(), tablet_id]);
-    let (_, closed) = server
-        .get("/api/sync/conflicts?status=superseded", token)
-        .await;
-    assert_eq!(ids(&closed), std::slice::from_ref(&first_id));
-    let entry = &closed["conflicts"][0];
-    assert!(entry["resolvedAt"].is_string(), "{entry}");
-    assert_eq!(entry["clientChange"]["changeId"], "n1-3");
-    let (status, body) = server
-        .post(
-            "/api/sync/resolve-conflict",
-            token,
-            &json!({"conflictId": first_id, "resolution": "client"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"]["code"], "conflict_already_resolved");
-    // The newer change's own conflict resolves as usual.
-    let (status, body) = server
-        .post(
-            "/api/sync/resolve-conflict",
-            token,
-            &json!({"conflictId": second_id, "resolution": "client"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["record"]["data"], json!({"title": "a", "body": "z"}));
     server.stop().await;
 }
 

@@ -79,3 +79,51 @@ async fn editing_a_conflicted_record_supersedes_its_open_conflict() {
     assert_eq!(a.data("t1").await, Some(json!({"x": 0, "y": "b2"})));
     assert_eq!(b.data("t1").await, a.data("t1").await);
 }
+
+/// A manual conflict is resolved against the server version the person saw: a pull refreshes
+/// the conflict's server side, and a `local` or merged choice made against a version the server
+/// has since moved past is refused (`CONFLICT_OUTDATED`) and refreshes it, instead of writing
+/// over a version nobody saw.
+#[tokio::test]
+async fn a_resolution_is_made_against_the_server_version_the_device_has_seen() {
+    let server = TestServer::start().await;
+    let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    let id = b.engine.conflicts().await.unwrap()[0].id.clone();
+    let edit = |x: &str| json!({"x": x, "y": 0});
+    a.engine.put("todos", "t1", edit("a2")).await.unwrap();
+    a.engine.sync().await.unwrap();
+    // b's pull keeps its own side and shows the newer server side.
+    b.engine.sync().await.unwrap();
+    let open = b.engine.conflicts().await.unwrap();
+    assert_eq!((open.len(), &open[0].id), (1, &id));
+    assert_eq!(open[0].local, json!({"x": 0, "y": "b"}));
+    assert_eq!(open[0].remote, edit("a2"));
+
+    // a writes again before b decides: b's choice was made against a2, not a3.
+    a.engine.put("todos", "t1", edit("a3")).await.unwrap();
+    a.engine.sync().await.unwrap();
+    let stale = b.engine.resolve_conflict(&id, Choice::Local).await;
+    let err = stale.expect_err("a choice against an outdated server version");
+    assert_eq!(err.code(), "CONFLICT_OUTDATED", "{err}");
+    let open = b.engine.conflicts().await.unwrap();
+    assert_eq!(open[0].remote, edit("a3"), "refreshed from the server");
+    assert_eq!(b.engine.status().conflicts, 1);
+    a.engine.sync().await.unwrap();
+    assert_eq!(a.data("t1").await, Some(edit("a3")), "nothing written");
+
+    // Chosen again, against what the server holds now: taken.
+    let stored = b.engine.resolve_conflict(&id, Choice::Local).await.unwrap();
+    assert_eq!(stored.sync.status, SyncStatus::Synced);
+    a.engine.sync().await.unwrap();
+    assert_eq!(a.data("t1").await, Some(json!({"x": 0, "y": "b"})));
+    // Keeping the server's side needs no such check: it writes nothing.
+    let (c, d) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    let id = d.engine.conflicts().await.unwrap()[0].id.clone();
+    c.engine.put("todos", "t1", edit("c2")).await.unwrap();
+    c.engine.sync().await.unwrap();
+    d.engine
+        .resolve_conflict(&id, Choice::Remote)
+        .await
+        .unwrap();
+    assert_eq!(d.data("t1").await, Some(edit("c2")));
+}
