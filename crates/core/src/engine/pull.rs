@@ -197,7 +197,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         // Per key: whether it was on the device, and whether the update changed it. The store
         // may call the closure twice for a key (`assume_absent`), so it only decides and notes.
         let mut outcome: HashMap<Key, (bool, bool)> = HashMap::with_capacity(keys.len());
-        // Open manual conflicts whose record the server changed again: (conflict id, version).
+        // Open manual conflicts whose record the server changed again: (conflict id, key).
         let mut moved: Vec<(String, Key)> = Vec::new();
         let written = self
             .store
