@@ -113,7 +113,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     }
 
     /// Closes conflict `id` on the server with `choice`, then stores the resolved record as
-    /// `SYNCED`. Every other device receives it on its next pull.
+    /// `SYNCED`. Every other device receives it on its next pull. A conflict the server has
+    /// already closed (an earlier attempt's answer was lost) ends with the record as the server
+    /// holds it.
     pub async fn resolve_conflict(&self, id: &str, choice: Choice) -> Result<LocalRecord> {
         let (collection, record) = self
             .find(SyncStatus::Conflict, |r| {
@@ -147,6 +149,15 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 }
                 return Err(Error::ConflictOutdated { id: id.to_owned() });
             }
+            // Closed already: by an earlier attempt whose answer was lost, or by another
+            // program. Its outcome is the record as the server holds it now.
+            Err(TransportError::Refused {
+                status: 409, code, ..
+            }) if code == "conflict_already_resolved" => self
+                .transport
+                .record(&collection, &record.id)
+                .await?
+                .ok_or_else(|| Error::Protocol("a closed conflict's record is missing".into()))?,
             Err(e) => return Err(e.into()),
         };
         self.hlc.borrow_mut().observe(&server.hlc);

@@ -127,3 +127,33 @@ async fn a_resolution_is_made_against_the_server_version_the_device_has_seen() {
         .unwrap();
     assert_eq!(d.data("t1").await, Some(edit("c2")));
 }
+
+/// A resolution whose answer was lost: the server closed the conflict, the device still holds
+/// it. Choosing again takes the record as the server holds it, instead of failing for good
+/// with `conflict_already_resolved` and leaving the record in `CONFLICT`.
+#[tokio::test]
+async fn a_resolution_whose_answer_was_lost_completes_when_chosen_again() {
+    let server = TestServer::start().await;
+    let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    let id = b.engine.conflicts().await.unwrap()[0].id.clone();
+    b.engine.transport().lose_next_resolve.set(true);
+    let lost = b.engine.resolve_conflict(&id, Choice::Local).await;
+    assert_eq!(lost.expect_err("answer lost").code(), "NETWORK");
+    assert_eq!(b.engine.conflicts().await.unwrap().len(), 1, "still held");
+    assert_eq!(
+        logged(&b, "open").await,
+        Vec::<String>::new(),
+        "closed on the server"
+    );
+
+    let stored = b.engine.resolve_conflict(&id, Choice::Local).await.unwrap();
+    assert_eq!(stored.sync.status, SyncStatus::Synced);
+    assert_eq!(b.data("t1").await, Some(json!({"x": 0, "y": "b"})));
+    assert_eq!(
+        (b.engine.status().conflicts, b.engine.status().pending),
+        (0, 0)
+    );
+    assert!(b.engine.conflicts().await.unwrap().is_empty());
+    a.engine.sync().await.unwrap();
+    assert_eq!(a.data("t1").await, b.data("t1").await);
+}

@@ -71,6 +71,7 @@ impl TestServer {
             app: self.app.clone(),
             token: token.to_owned(),
             lose_next_push: Cell::new(false),
+            lose_next_resolve: Cell::new(false),
             pause_next_push: Cell::new(false),
             paused: Notify::new(),
             resume: Notify::new(),
@@ -120,6 +121,8 @@ pub(crate) struct InProcess {
     token: String,
     /// The next push is applied by the server but its answer is lost (a network error).
     pub(crate) lose_next_push: Cell<bool>,
+    /// The next resolve-conflict is applied by the server but its answer is lost.
+    pub(crate) lose_next_resolve: Cell<bool>,
     /// The next push is applied, then its answer waits until `resume` is notified.
     pub(crate) pause_next_push: Cell<bool>,
     /// Notified when a paused push has been applied.
@@ -200,7 +203,13 @@ impl Transport for InProcess {
     }
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
-        self.call("/api/sync/resolve-conflict", request).await
+        let answer = self.call("/api/sync/resolve-conflict", request).await;
+        if self.lose_next_resolve.replace(false) {
+            return Err(TransportError::Network(
+                "connection reset (answer lost)".into(),
+            ));
+        }
+        answer
     }
 
     async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
