@@ -78,11 +78,11 @@ try {
   const after = await state([...filled.failedIds, "single", "b0-0"]);
   assert.deepEqual(after, { count: filled.written, pending: filled.written, found: ["b0-0"], indexed: filled.written, statuses: ["UNSYNCED"] });
   // Space freed by deleting records (tombstones are small), a new write fits again.
-  const freed = await page.evaluate(async (n) => {
+  const freed = await page.evaluate(async () => {
     for (let i = 0; i < 8; i++) await db.delete("blobs", `b${i}-0`);
     await db.put("blobs", { id: "after", n: 1e6, blob: "fits" });
     return { count: await db.count("blobs"), pending: await db.pending(), after: (await db.get("blobs", "after"))?.blob };
-  }, filled.written);
+  });
   assert.deepEqual(freed, { count: filled.written - 8 + 1, pending: filled.written + 1, after: "fits" });
   // And it all survives a restart of the browser.
   await ctx.close();

@@ -80,7 +80,7 @@ pub(super) struct ConflictDetail {
 pub(super) type ConflictMap = Map<String, Value>;
 
 /// The detail of conflict `id` in `map`.
-fn detail(map: &ConflictMap, id: &str) -> Option<ConflictDetail> {
+pub(super) fn detail(map: &ConflictMap, id: &str) -> Option<ConflictDetail> {
     map.get(id)
         .and_then(|value| serde_json::from_value(value.clone()).ok())
 }
@@ -315,20 +315,20 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let mut details = self.conflict_map().await?;
         let mut changed = false;
         for (id, server) in found {
-            let Some(Value::Object(detail)) = details.get_mut(&id) else {
+            let Some(mut held) = detail(&details, &id) else {
                 continue;
             };
-            let held = detail.get("remoteVersion").and_then(Value::as_u64);
-            if held.is_some_and(|v| v >= server.version) {
+            if held.remote_version.is_some_and(|v| v >= server.version) {
                 continue;
             }
-            let remote = if server.deleted {
+            held.remote = if server.deleted {
                 Value::Null
             } else {
                 server.data.into_inner()
             };
-            detail.insert("remote".to_owned(), remote);
-            detail.insert("remoteVersion".to_owned(), server.version.into());
+            held.remote_version = Some(server.version);
+            let held = serde_json::to_value(held).map_err(|e| Error::Protocol(e.to_string()))?;
+            details.insert(id, held);
             changed = true;
         }
         if changed {

@@ -193,12 +193,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 if let Some(map) = conflicts.as_mut() {
                     // An earlier conflict of this record was superseded by this change (the
                     // record was edited instead of resolved; the server closed it).
-                    let same_record = |d: &Value| {
-                        d["collection"] == result.collection.as_str()
-                            && d["recordId"] == result.id.as_str()
-                    };
-                    let earlier = map.iter().find(|(_, d)| same_record(d));
-                    if let Some(earlier) = earlier.map(|(id, _)| id.clone()) {
+                    let earlier = map.keys().find(|id| {
+                        super::conflicts::detail(map, id).is_some_and(|d| {
+                            d.collection == result.collection && d.record_id == result.id
+                        })
+                    });
+                    if let Some(earlier) = earlier.cloned() {
                         map.remove(&earlier);
                     }
                     map.insert(conflict_id.clone(), detail);

@@ -161,10 +161,12 @@ macro_rules! impl_trait {
                 let current = load_record(&mut tx, user, &collection, &id)
                     .await?
                     .ok_or_else(|| ApiError::Internal("conflict names a missing record".to_owned()))?;
-                if let (Some(seen), false) = (remote_version, resolution == Resolution::Server) {
-                    if seen != current.version {
+                // Only a resolution that writes can replace a version nobody saw.
+                match remote_version {
+                    Some(seen) if resolution != Resolution::Server && seen != current.version => {
                         return Err(ApiError::ConflictOutdated { seen, current: current.version });
                     }
+                    _ => {}
                 }
                 let client = &entry.client_change;
                 let written = match resolution {

@@ -135,18 +135,17 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
-    /// `GET path` as this transport's user, answered with its JSON body (asserted 200).
+    /// `GET path` as this transport's user, answered with its JSON body (a success asserted).
     pub(crate) async fn get(&self, path: &str) -> Value {
-        let request = Request::get(path)
+        self.answer(self.authorized_get(path)).await.unwrap()
+    }
+
+    /// A `GET path` request as this transport's user.
+    fn authorized_get(&self, path: &str) -> Request<Body> {
+        Request::get(path)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .body(Body::empty())
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+            .unwrap()
     }
 
     async fn call<Q: Serialize, A: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<A> {
@@ -225,15 +224,8 @@ impl Transport for InProcess {
                 })
                 .collect::<String>()
         };
-        let request = Request::get(format!(
-            "/api/sync/records/{}/{}",
-            encode(collection),
-            encode(id)
-        ))
-        .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
-        .body(Body::empty())
-        .unwrap();
-        match self.answer(request).await {
+        let path = format!("/api/sync/records/{}/{}", encode(collection), encode(id));
+        match self.answer(self.authorized_get(&path)).await {
             Err(TransportError::Refused { status: 404, .. }) => Ok(None),
             other => other.map(Some),
         }
