@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    conflict_ids, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
     ResolvedRecord, ServerRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
@@ -159,5 +159,14 @@ impl Transport for HttpTransport {
             Err(TransportError::Refused { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn open_conflicts(&self) -> Result<Vec<String>> {
+        let text = self
+            .exchange("/api/sync/conflicts?status=open", None)
+            .await?;
+        let list: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| TransportError::InvalidResponse(e.to_string()))?;
+        Ok(conflict_ids(&list))
     }
 }

@@ -160,6 +160,29 @@ async fn a_manual_conflict_resolved_on_one_device_shows_up_on_the_other() {
     js(&body).await;
 }
 
+/// A conflict closed through the API by another program: the device's next cycle takes the
+/// server's version instead of listing a conflict nobody can resolve any more.
+#[wasm_bindgen_test]
+async fn a_conflict_resolved_elsewhere_is_closed_by_the_next_sync() {
+    let body = format!(
+        r#"{}
+  const [c] = await b.conflicts();
+  const answer = await fetch(`${{server}}/api/sync/resolve-conflict`, {{ method: "POST",
+    headers: {{ authorization: `Bearer ${{token}}`, "content-type": "application/json" }},
+    body: JSON.stringify({{ conflictId: c.id, resolution: "server" }}) }});
+  eq(answer.status, 200, "resolved elsewhere");
+  eq(b.status().conflicts, 1, "b does not know yet");
+  await b.sync();
+  eq(await b.conflicts(), [], "closed on b");
+  eq([b.status().conflicts, b.status().pending], [0, 0], "status");
+  const t1 = await b.get("todos", "t1");
+  eq([strip(t1), t1._sync.status], [{{ id: "t1", x: "a", y: 0 }}, "SYNCED"], "the server's side");
+  await cleanup(a, b);"#,
+        concurrent_edit("manual")
+    );
+    js(&body).await;
+}
+
 #[wasm_bindgen_test]
 async fn auto_sync_pushes_soon_after_a_write_and_reports_status() {
     js(r#"

@@ -80,6 +80,9 @@
 //!     async fn record(&self, _: &str, _: &str) -> Result<Option<ServerRecord>> {
 //!         Ok(None)
 //!     }
+//!     async fn open_conflicts(&self) -> Result<Vec<String>> {
+//!         Ok(vec![])
+//!     }
 //! }
 //!
 //! block_on(async {
@@ -99,6 +102,7 @@
 //! ```
 
 mod config;
+mod conflict_map;
 mod conflicts;
 mod event;
 mod local;
@@ -273,6 +277,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let mut outcome = self.push_all(&mut report, &mut settled).await;
         if outcome.is_ok() {
             outcome = self.pull_all(&mut report, &settled).await;
+        }
+        if outcome.is_ok() {
+            outcome = self.reconcile_conflicts().await;
         }
         let end = self.clock.now_millis();
         report.duration_ms = end.saturating_sub(start);

@@ -17,8 +17,8 @@ mod status;
 pub use auth::{AuthResponse, Credentials, MIN_PASSWORD_LEN};
 pub use change::{Change, ServerRecord, MAX_ID_LEN, MAX_RECORD_BYTES};
 pub use conflicts::{
-    ConflictEntry, ConflictList, ConflictStatus, Resolution, ResolveRequest, ResolveResponse,
-    ResolvedRecord,
+    conflict_ids, ConflictEntry, ConflictList, ConflictStatus, Resolution, ResolveRequest,
+    ResolveResponse, ResolvedRecord,
 };
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use full::{FullRequest, FullResponse};

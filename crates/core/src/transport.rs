@@ -120,6 +120,10 @@ pub trait Transport {
     /// `GET /api/sync/records/{collection}/{id}`: the record as the server holds it now (a
     /// tombstone too), or `None` when the server never had it (404).
     async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>>;
+
+    /// `GET /api/sync/conflicts?status=open`: the ids of the user's open conflicts (every
+    /// device's).
+    async fn open_conflicts(&self) -> Result<Vec<String>>;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -137,6 +141,10 @@ impl<T: Transport + ?Sized> Transport for &T {
 
     async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
         (**self).record(collection, id).await
+    }
+
+    async fn open_conflicts(&self) -> Result<Vec<String>> {
+        (**self).open_conflicts().await
     }
 }
 

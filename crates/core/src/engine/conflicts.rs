@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Engine, RecordEvent, META_CONFLICTS, META_CURSOR, META_PULL_OWN};
+use super::conflict_map::detail;
+use super::{Engine, RecordEvent, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::lazy_json::Fields;
-use crate::protocol::{Resolution, ResolveRequest, ServerRecord};
+use crate::protocol::{Resolution, ResolveRequest};
 use crate::record::{LocalRecord, SyncStatus};
 use crate::store::{Key, LocalStore};
 use crate::transport::{Transport, TransportError};
@@ -59,30 +60,6 @@ pub enum Choice {
     Remote,
     /// Store this data instead of either.
     Merged(Map<String, Value>),
-}
-
-/// What the engine remembers of an open conflict beyond the local record: the server's side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct ConflictDetail {
-    pub(super) collection: String,
-    pub(super) record_id: String,
-    pub(super) remote: Value,
-    #[serde(default)]
-    pub(super) remote_version: Option<u64>,
-    pub(super) strategy: Strategy,
-    pub(super) created_at: String,
-}
-
-/// Open conflicts' details by id, kept in one meta entry: a JSON object whose values are
-/// [`ConflictDetail`]s, each decoded when it is read ([`detail`]), so a damaged one loses only
-/// itself.
-pub(super) type ConflictMap = Map<String, Value>;
-
-/// The detail of conflict `id` in `map`.
-pub(super) fn detail(map: &ConflictMap, id: &str) -> Option<ConflictDetail> {
-    map.get(id)
-        .and_then(|value| serde_json::from_value(value.clone()).ok())
 }
 
 impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
@@ -160,39 +137,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 .ok_or_else(|| Error::Protocol("a closed conflict's record is missing".into()))?,
             Err(e) => return Err(e.into()),
         };
-        self.hlc.borrow_mut().observe(&server.hlc);
-        let mut details = self.conflict_map().await?;
-        details.remove(id);
-        let meta = [(META_CONFLICTS, Value::Object(details)), self.hlc_meta()];
-        let now = self.clock.now_millis();
-        let key = (collection.clone(), record.id.clone());
-        let written = self
-            .store
-            .update(std::slice::from_ref(&key), &meta, &mut |_, current| {
-                let Some(mut current) = current else {
-                    return LocalRecord::from_server(&server, now);
-                };
-                let still_open = current.sync.status == SyncStatus::Conflict
-                    && current.pending.as_ref().and_then(|p| p.note.as_deref()) == Some(id);
-                if still_open {
-                    return LocalRecord::from_server(&server, now);
-                }
-                // Edited again meanwhile: the edit continues from the resolved version.
-                if let Some(p) = current.pending.as_mut() {
-                    p.base_version = Some(server.version);
-                }
-                current.sync.version = Some(server.version);
-                Some(current)
-            })
+        let tombstone = tombstone(&server.id);
+        let stored = self
+            .settle_conflict(id, (collection, record.id), server)
             .await?;
-        let stored = written.into_iter().next().flatten();
-        self.emit_records(&[RecordEvent {
-            collection,
-            id: key.1,
-            record: stored.clone(),
-        }]);
         self.refresh_status().await?;
-        Ok(stored.unwrap_or_else(|| tombstone(&server.id)))
+        Ok(stored.unwrap_or(tombstone))
     }
 
     /// Every change the server refused, with its reason.
@@ -306,48 +256,6 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             )
             .await?;
         Ok(written.map(|w| w.into_iter().next().flatten()))
-    }
-
-    /// Records `server` as the server's side of each open conflict `id` listed, where it is
-    /// newer than the side the conflict holds (a pull brought it, or a resolution was refused
-    /// as outdated), so that [`Engine::conflicts`] shows what a choice would be made against.
-    pub(super) async fn refresh_remotes(&self, found: Vec<(String, ServerRecord)>) -> Result<()> {
-        let mut details = self.conflict_map().await?;
-        let mut changed = false;
-        for (id, server) in found {
-            let Some(mut held) = detail(&details, &id) else {
-                continue;
-            };
-            if held.remote_version.is_some_and(|v| v >= server.version) {
-                continue;
-            }
-            held.remote = if server.deleted {
-                Value::Null
-            } else {
-                server.data.into_inner()
-            };
-            held.remote_version = Some(server.version);
-            let held = serde_json::to_value(held).map_err(|e| Error::Protocol(e.to_string()))?;
-            details.insert(id, held);
-            changed = true;
-        }
-        if changed {
-            let meta = [(META_CONFLICTS, Value::Object(details))];
-            self.store.update(&[], &meta, &mut |_, r| r).await?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn conflict_map(&self) -> Result<ConflictMap> {
-        Ok(self
-            .store
-            .meta(META_CONFLICTS)
-            .await?
-            .and_then(|v| match v {
-                Value::Object(map) => Some(map),
-                _ => None,
-            })
-            .unwrap_or_default())
     }
 
     async fn find(

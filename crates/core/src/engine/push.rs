@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::conflicts::{ConflictDetail, ConflictMap};
-use super::{Engine, RecordEvent, SyncReport, META_CONFLICTS};
+use super::conflict_map::{detail_of, detail_value, ConflictDetail, ConflictMap};
+use super::{Engine, RecordEvent, SyncReport};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::join::join;
@@ -160,7 +160,8 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             .iter()
             .map(|r| ((r.collection.clone(), r.id.clone()), r))
             .collect();
-        let mut conflicts: Option<ConflictMap> = None;
+        // Manual conflicts this batch opened, with the server's side of each.
+        let mut opened: Vec<(String, ConflictDetail)> = Vec::new();
         for result in results {
             let open = result.is_open_manual_conflict();
             match result.status {
@@ -174,59 +175,62 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 self.hlc.borrow_mut().observe(&record.hlc);
             }
             if let (true, Some(conflict_id)) = (open, &result.conflict_id) {
-                if conflicts.is_none() {
-                    conflicts = Some(self.conflict_map().await?);
-                }
-                let detail = ConflictDetail {
-                    collection: result.collection.clone(),
-                    record_id: result.id.clone(),
-                    remote: result
-                        .record
-                        .as_ref()
-                        .map_or(Value::Null, |r| (*r.data).clone()),
-                    remote_version: result.version,
-                    strategy: Strategy::Manual,
-                    created_at: timestamp.to_owned(),
-                };
-                let detail =
-                    serde_json::to_value(detail).map_err(|e| Error::Protocol(e.to_string()))?;
-                if let Some(map) = conflicts.as_mut() {
-                    // An earlier conflict of this record was superseded by this change (the
-                    // record was edited instead of resolved; the server closed it).
-                    let earlier = map.keys().find(|id| {
-                        super::conflicts::detail(map, id).is_some_and(|d| {
-                            d.collection == result.collection && d.record_id == result.id
-                        })
-                    });
-                    if let Some(earlier) = earlier.cloned() {
-                        map.remove(&earlier);
-                    }
-                    map.insert(conflict_id.clone(), detail);
-                }
+                opened.push((
+                    conflict_id.clone(),
+                    ConflictDetail {
+                        collection: result.collection.clone(),
+                        record_id: result.id.clone(),
+                        remote: result
+                            .record
+                            .as_ref()
+                            .map_or(Value::Null, |r| (*r.data).clone()),
+                        remote_version: result.version,
+                        strategy: Strategy::Manual,
+                        created_at: timestamp.to_owned(),
+                    },
+                ));
             }
         }
-        let mut meta = vec![self.hlc_meta()];
-        if let Some(map) = conflicts {
-            meta.push((META_CONFLICTS, Value::Object(map)));
-        }
+        let meta = [self.hlc_meta()];
         let now = self.clock.now_millis();
         // The batch was read from the store: its records need not be read again unless they
         // changed meanwhile. The store may call the closure twice for a record (see
         // `update_read`), so it only decides; what changed is taken from the rows written.
         // Per key: whether a result settled it, and whether its row changed.
         let mut outcome: HashMap<Key, (bool, bool)> = HashMap::with_capacity(batch.len());
-        let written = self
-            .store
-            .update_read(batch, &meta, &mut |key, existing| {
-                let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
-                    outcome.insert(key.clone(), (false, false));
-                    return existing;
-                };
-                let next = record.acknowledge(result, now);
-                outcome.insert(key.clone(), (true, next != existing));
-                next
-            })
-            .await?;
+        let mut settle = |key: &Key, existing: Option<LocalRecord>| {
+            let (Some(record), Some(result)) = (existing.clone(), by_key.get(key)) else {
+                outcome.insert(key.clone(), (false, false));
+                return existing;
+            };
+            let next = record.acknowledge(result, now);
+            outcome.insert(key.clone(), (true, next != existing));
+            next
+        };
+        let written = if opened.is_empty() {
+            self.store.update_read(batch, &meta, &mut settle).await?
+        } else {
+            let keys: Vec<Key> = batch
+                .iter()
+                .map(|(c, r)| (c.clone(), r.id.clone()))
+                .collect();
+            let mut record_opened = |map: &mut ConflictMap| {
+                for (id, opened) in &opened {
+                    // An earlier conflict of this record was superseded by this change (the
+                    // record was edited instead of resolved; the server closed it).
+                    map.retain(|_, held| {
+                        detail_of(held).is_none_or(|d| {
+                            (d.collection.as_str(), d.record_id.as_str())
+                                != (opened.collection.as_str(), opened.record_id.as_str())
+                        })
+                    });
+                    map.insert(id.clone(), detail_value(opened.clone())?);
+                }
+                Ok(true)
+            };
+            self.update_with_conflicts(&keys, &meta, &mut record_opened, &mut settle)
+                .await?
+        };
         let mut events = Vec::new();
         // Status moves: the batch was read from the outbox (`UNSYNCED`), and an edit since keeps
         // a record `UNSYNCED`.

@@ -1,5 +1,6 @@
 //! Engine scenarios against [`fake_server::FakeServer`], plus a seeded model test.
 
+mod conflict_races;
 mod fake_server;
 mod model;
 mod races;

@@ -72,6 +72,20 @@ pub struct ConflictList {
     pub conflicts: Vec<ConflictEntry>,
 }
 
+/// The ids of the entries of a [`ConflictList`] read as a JSON value: what a device needs of
+/// `GET /api/sync/conflicts?status=open`, taken without a decoder of the whole entry.
+pub fn conflict_ids(list: &Value) -> Vec<String> {
+    list["conflicts"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// How a person closed a `manual` conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,7 @@ use axum::Router;
 use ferrysync_core::clock::ManualClock;
 use ferrysync_core::engine::{Config, Engine};
 use ferrysync_core::protocol::{
-    ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
+    conflict_ids, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
     ResolvedRecord, ServerRecord,
 };
 use ferrysync_core::transport::{Result, Transport, TransportError};
@@ -229,5 +229,12 @@ impl Transport for InProcess {
             Err(TransportError::Refused { status: 404, .. }) => Ok(None),
             other => other.map(Some),
         }
+    }
+
+    async fn open_conflicts(&self) -> Result<Vec<String>> {
+        let list: Value = self
+            .answer(self.authorized_get("/api/sync/conflicts?status=open"))
+            .await?;
+        Ok(conflict_ids(&list))
     }
 }

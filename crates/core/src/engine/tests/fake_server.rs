@@ -211,6 +211,13 @@ impl Transport for FakeServer {
         Ok(record)
     }
 
+    async fn open_conflicts(&self) -> Result<Vec<String>> {
+        if self.down.get() {
+            return Err(TransportError::Network("server down".into()));
+        }
+        Ok(self.state.borrow().conflicts.keys().cloned().collect())
+    }
+
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
         let mut state = self.state.borrow_mut();
         let Some((key, change, _)) = state.conflicts.remove(&request.conflict_id) else {
