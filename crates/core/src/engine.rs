@@ -149,6 +149,9 @@ pub struct Engine<S, T, C> {
     /// Local writes counted into the status so far ([`Engine::edited`]); a recount that saw
     /// this change while it ran counts again.
     edits: Cell<u64>,
+    /// Whether conflict details no record holds may be stored (true from open until a cycle
+    /// has dropped them; see [`Engine::reconcile_conflicts`]).
+    stray_details: Cell<bool>,
     status_listeners: status::Listeners<StatusFn>,
     record_listeners: status::Listeners<RecordFn>,
 }
@@ -212,6 +215,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 ..Status::default()
             }),
             edits: Cell::new(0),
+            stray_details: Cell::new(true),
             status_listeners: status::Listeners::default(),
             record_listeners: status::Listeners::default(),
         };

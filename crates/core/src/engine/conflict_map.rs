@@ -175,22 +175,27 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
 
     /// The end of a cycle: every record this device holds in `CONFLICT` whose conflict the
     /// server no longer lists as open (another program resolved it through the API) takes the
-    /// server's version, and details of conflicts no record holds any more are dropped. Asks the
-    /// server only while a record is in `CONFLICT`.
+    /// server's version, and details of conflicts no record holds any more are dropped. Runs
+    /// only while a record is in `CONFLICT`, and once after the engine opens (details left by
+    /// an earlier version of the engine), so a cycle without conflicts reads nothing more.
     pub(super) async fn reconcile_conflicts(&self) -> Result<()> {
-        if self.status.borrow().conflicts == 0 && self.conflict_map().await?.is_empty() {
+        let conflicts = self.status.borrow().conflicts;
+        if conflicts == 0 && !self.stray_details.get() {
             return Ok(());
         }
-        let held: Vec<(Key, String)> = self
-            .store
-            .unsynced(None)
-            .await?
-            .into_iter()
-            .filter_map(|(collection, record)| {
-                let id = conflict_of(&record)?.to_owned();
-                Some(((collection, record.id), id))
-            })
-            .collect();
+        let held: Vec<(Key, String)> = match conflicts {
+            0 => Vec::new(),
+            _ => self
+                .store
+                .unsynced(None)
+                .await?
+                .into_iter()
+                .filter_map(|(collection, record)| {
+                    let id = conflict_of(&record)?.to_owned();
+                    Some(((collection, record.id), id))
+                })
+                .collect(),
+        };
         if !held.is_empty() {
             let open: HashSet<String> =
                 self.transport.open_conflicts().await?.into_iter().collect();
@@ -211,7 +216,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         };
         self.update_with_conflicts(&[], &[], &mut prune, &mut |_, r| r)
             .await?;
-        self.refresh_status().await
+        self.stray_details.set(false);
+        // (The cycle counts the status again after this.)
+        Ok(())
     }
 }
 
