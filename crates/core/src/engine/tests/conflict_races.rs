@@ -1,5 +1,6 @@
-//! Writers of the open conflicts' details that meet: a pull refreshing a conflict's server side
-//! while another tab resolves it must not bring the closed conflict's details back.
+//! The open conflicts' details kept true: writers that meet (a pull refreshing a conflict's
+//! server side while another tab resolves it must not bring the closed conflict's details
+//! back), and details no record holds, dropped after the engine opens.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -185,4 +186,20 @@ fn a_refresh_still_lands_when_another_conflict_was_written_meanwhile() {
     assert_eq!(ids, want);
     let open = block_on(b.conflicts()).unwrap();
     assert_eq!(open[0].remote, json!({"x": "a2"}), "refreshed");
+}
+
+#[test]
+fn details_no_record_holds_are_dropped_by_the_first_cycle_after_open() {
+    let server = FakeServer::default();
+    let store: Shared = Rc::new(MemoryStore::new(["todos", "notes"]));
+    // Left behind by an earlier version of the engine: a conflict's details, no record in
+    // CONFLICT.
+    let stray = json!({"stray": {"collection": "todos", "recordId": "t9", "remote": null,
+        "strategy": "manual", "createdAt": ""}});
+    block_on(store.update(&[], &[(META_CONFLICTS, stray)], &mut |_, r| r)).unwrap();
+    let (a, _) = super::store_device("a", &server, manual(), store.clone());
+    assert_eq!(a.status().conflicts, 0);
+    block_on(a.sync()).unwrap();
+    assert_eq!(held(&store), Vec::<String>::new());
+    assert!(block_on(a.conflicts()).unwrap().is_empty());
 }
