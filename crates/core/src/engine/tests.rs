@@ -2,6 +2,7 @@
 
 mod conflict_races;
 mod fake_server;
+mod hooked;
 mod model;
 mod races;
 mod status;

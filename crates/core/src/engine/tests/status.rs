@@ -2,19 +2,17 @@
 //! step, and its publication.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::Poll;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::fake_server::FakeServer;
+use super::hooked::Hooked;
 use super::{block_on, config, device, Shared};
 use crate::clock::ManualClock;
 use crate::engine::{Config, Engine, Health, Status};
 use crate::join::join;
-use crate::record::LocalRecord;
-use crate::store::{Counts, Key, LocalStore, MemoryStore, Result as StoreResult, UpdateFn};
+use crate::store::{LocalStore, MemoryStore};
 
 #[test]
 fn the_counts_move_batch_by_batch_during_a_push() {
@@ -75,66 +73,6 @@ fn offline_sends_nothing_and_status_is_published() {
     );
 }
 
-/// A store that counts, then hands the counts over one poll later: a write can commit between.
-struct LateCounts(Shared);
-
-impl LocalStore for LateCounts {
-    async fn get(&self, collection: &str, id: &str) -> StoreResult<Option<LocalRecord>> {
-        self.0.get(collection, id).await
-    }
-
-    async fn update(
-        &self,
-        keys: &[Key],
-        meta: &[(&str, Value)],
-        f: &mut UpdateFn<'_>,
-    ) -> StoreResult<Vec<Option<LocalRecord>>> {
-        self.0.update(keys, meta, f).await
-    }
-
-    async fn update_if(
-        &self,
-        expect: &[(&str, Value)],
-        assume_absent: bool,
-        keys: &[Key],
-        meta: &[(&str, Value)],
-        f: &mut UpdateFn<'_>,
-    ) -> StoreResult<Option<Vec<Option<LocalRecord>>>> {
-        self.0.update_if(expect, assume_absent, keys, meta, f).await
-    }
-
-    async fn outbox(
-        &self,
-        after: Option<u64>,
-        limit: usize,
-    ) -> StoreResult<Vec<(String, LocalRecord)>> {
-        self.0.outbox(after, limit).await
-    }
-
-    async fn unsynced(&self, collection: Option<&str>) -> StoreResult<Vec<(String, LocalRecord)>> {
-        self.0.unsynced(collection).await
-    }
-
-    async fn meta(&self, key: &str) -> StoreResult<Option<Value>> {
-        self.0.meta(key).await
-    }
-
-    async fn counts(&self) -> StoreResult<Counts> {
-        let counts = self.0.counts().await?;
-        let mut yielded = false;
-        poll_fn(|cx| {
-            if std::mem::replace(&mut yielded, true) {
-                Poll::Ready(())
-            } else {
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        })
-        .await;
-        Ok(counts)
-    }
-}
-
 #[test]
 fn a_write_during_a_recount_is_counted_once() {
     let server = FakeServer::default();
@@ -147,7 +85,10 @@ fn a_write_during_a_recount_is_counted_once() {
     let clock = Rc::new(ManualClock::new(1_000));
     let config = Config::new(["todos", "notes"]);
     let a = block_on(Engine::open(
-        LateCounts(store.clone()),
+        Hooked {
+            late_counts: true,
+            ..Hooked::new(&store)
+        },
         &server,
         clock,
         config,
