@@ -80,7 +80,7 @@
 //!     async fn record(&self, _: &str, _: &str) -> Result<Option<ServerRecord>> {
 //!         Ok(None)
 //!     }
-//!     async fn open_conflicts(&self) -> Result<Vec<String>> {
+//!     async fn open_conflicts(&self, _: &str) -> Result<Vec<String>> {
 //!         Ok(vec![])
 //!     }
 //! }

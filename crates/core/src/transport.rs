@@ -121,9 +121,9 @@ pub trait Transport {
     /// tombstone too), or `None` when the server never had it (404).
     async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>>;
 
-    /// `GET /api/sync/conflicts?status=open`: the ids of the user's open conflicts (every
-    /// device's).
-    async fn open_conflicts(&self) -> Result<Vec<String>>;
+    /// `GET /api/sync/conflicts?status=open&deviceId=…`: the ids of the open conflicts that
+    /// changes of device `device_id` opened.
+    async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>>;
 }
 
 impl<T: Transport + ?Sized> Transport for &T {
@@ -143,8 +143,8 @@ impl<T: Transport + ?Sized> Transport for &T {
         (**self).record(collection, id).await
     }
 
-    async fn open_conflicts(&self) -> Result<Vec<String>> {
-        (**self).open_conflicts().await
+    async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>> {
+        (**self).open_conflicts(device_id).await
     }
 }
 

@@ -113,11 +113,13 @@ pub trait ChangeStore: Send + Sync + 'static {
     ) -> Result<Vec<ChangeResult>>;
     /// A page of records after `query.after`, and records the device's cursor.
     async fn pull(&self, user: &str, device: &str, query: PullQuery) -> Result<PullPage>;
-    /// The user's conflict log, newest first.
+    /// The user's conflict log, newest first; of one `status` and of the changes of one `device`
+    /// when given.
     async fn conflicts(
         &self,
         user: &str,
         status: Option<ConflictStatus>,
+        device: Option<&str>,
     ) -> Result<Vec<ConflictEntry>>;
     /// Closes an open conflict, writing a new version for `client` and `merged`; those two
     /// fail with [`ApiError::ConflictOutdated`](crate::ApiError) when `remote_version` is given

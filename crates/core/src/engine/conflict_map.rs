@@ -197,8 +197,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 .collect(),
         };
         if !held.is_empty() {
-            let open: HashSet<String> =
-                self.transport.open_conflicts().await?.into_iter().collect();
+            let open: HashSet<String> = self
+                .transport
+                .open_conflicts(&self.device_id)
+                .await?
+                .into_iter()
+                .collect();
             for (key, id) in held.iter().filter(|(_, id)| !open.contains(id)) {
                 let Some(server) = self.transport.record(&key.0, &key.1).await? else {
                     return Err(Error::Protocol(

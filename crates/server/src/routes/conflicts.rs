@@ -21,8 +21,11 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ListQuery {
     status: Option<ConflictStatus>,
+    /// Only the conflicts this device's changes opened.
+    device_id: Option<String>,
 }
 
 async fn list(
@@ -31,7 +34,11 @@ async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ConflictList>> {
     let Query(query) = query.map_err(|err| ApiError::InvalidRequest(err.body_text()))?;
-    let conflicts = state.store.conflicts(&user.id, query.status).await?;
+    let device = query.device_id.as_deref().filter(|d| !d.is_empty());
+    let conflicts = state
+        .store
+        .conflicts(&user.id, query.status, device)
+        .await?;
     Ok(Json(ConflictList { conflicts }))
 }
 

@@ -129,13 +129,19 @@ macro_rules! impl_trait {
                 Ok(PullPage { records, cursor, has_more })
             }
 
-            async fn conflicts(&self, user: &str, status: Option<ConflictStatus>) -> Result<Vec<ConflictEntry>> {
+            async fn conflicts(
+                &self,
+                user: &str,
+                status: Option<ConflictStatus>,
+                device: Option<&str>,
+            ) -> Result<Vec<ConflictEntry>> {
                 let sql = format!(
                     "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE user_id = $1 AND ($2 = '' OR status = $2) \
-                     ORDER BY created_at DESC, id"
+                     AND ($3 = '' OR device_id = $3) ORDER BY created_at DESC, id"
                 );
                 let status = status.map(enum_text).unwrap_or_default();
-                let rows = sqlx::query(&sql).bind(user).bind(status).fetch_all(&self.pool).await?;
+                let device = device.unwrap_or_default();
+                let rows = sqlx::query(&sql).bind(user).bind(status).bind(device).fetch_all(&self.pool).await?;
                 rows.iter().map(conflict_from_row).collect()
             }
 

@@ -46,6 +46,16 @@ pub(crate) async fn a_newer_change_supersedes_its_devices_open_conflict(backend:
     let tablet_id = tablet["conflictId"].as_str().unwrap().to_owned();
     let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
     assert_eq!(ids(&open), [tablet_id.clone(), first_id.clone()]);
+    // One device's own: what a device checks its conflicts against.
+    for (device, want) in [("tablet", &tablet_id), ("laptop", &first_id)] {
+        let path = format!("/api/sync/conflicts?status=open&deviceId={device}");
+        let (_, own) = server.get(&path, token).await;
+        assert_eq!(ids(&own), std::slice::from_ref(want), "{device}");
+    }
+    let (_, none) = server
+        .get("/api/sync/conflicts?status=open&deviceId=phone", token)
+        .await;
+    assert_eq!(ids(&none), Vec::<String>::new());
 
     // The laptop edited the record again (same base) and pushes that.
     let newer = change(

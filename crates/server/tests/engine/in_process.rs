@@ -213,17 +213,6 @@ impl Transport for InProcess {
 
     async fn record(&self, collection: &str, id: &str) -> Result<Option<ServerRecord>> {
         self.fetches.set(self.fetches.get() + 1);
-        // Percent-encodes every byte but the unreserved ones, as `encodeURIComponent` does.
-        let encode = |s: &str| {
-            s.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect::<String>()
-        };
         let path = format!("/api/sync/records/{}/{}", encode(collection), encode(id));
         match self.answer(self.authorized_get(&path)).await {
             Err(TransportError::Refused { status: 404, .. }) => Ok(None),
@@ -231,10 +220,24 @@ impl Transport for InProcess {
         }
     }
 
-    async fn open_conflicts(&self) -> Result<Vec<String>> {
-        let list: Value = self
-            .answer(self.authorized_get("/api/sync/conflicts?status=open"))
-            .await?;
+    async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>> {
+        let path = format!(
+            "/api/sync/conflicts?status=open&deviceId={}",
+            encode(device_id)
+        );
+        let list: Value = self.answer(self.authorized_get(&path)).await?;
         Ok(conflict_ids(&list))
     }
+}
+
+/// Percent-encodes every byte but the unreserved ones, as `encodeURIComponent` does.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -211,11 +211,16 @@ impl Transport for FakeServer {
         Ok(record)
     }
 
-    async fn open_conflicts(&self) -> Result<Vec<String>> {
+    async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>> {
         if self.down.get() {
             return Err(TransportError::Network("server down".into()));
         }
-        Ok(self.state.borrow().conflicts.keys().cloned().collect())
+        let state = self.state.borrow();
+        let of_device = state
+            .conflicts
+            .iter()
+            .filter(|(_, (_, change, _))| change.device_id == device_id);
+        Ok(of_device.map(|(id, _)| id.clone()).collect())
     }
 
     async fn resolve_conflict(&self, request: &ResolveRequest) -> Result<ResolvedRecord> {
