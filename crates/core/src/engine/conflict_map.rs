@@ -173,6 +173,14 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         Ok(stored)
     }
 
+    /// The record of a conflict the server has closed, as the server holds it now.
+    pub(super) async fn closed_record(&self, collection: &str, id: &str) -> Result<ServerRecord> {
+        self.transport
+            .record(collection, id)
+            .await?
+            .ok_or_else(|| Error::Protocol("a closed conflict's record is missing".into()))
+    }
+
     /// The end of a cycle: every record this device holds in `CONFLICT` whose conflict the
     /// server no longer lists as open (another program resolved it through the API) takes the
     /// server's version, and details of conflicts no record holds any more are dropped. Runs
@@ -204,11 +212,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 .into_iter()
                 .collect();
             for (key, id) in held.iter().filter(|(_, id)| !open.contains(id)) {
-                let Some(server) = self.transport.record(&key.0, &key.1).await? else {
-                    return Err(Error::Protocol(
-                        "a closed conflict's record is missing".into(),
-                    ));
-                };
+                let server = self.closed_record(&key.0, &key.1).await?;
                 self.settle_conflict(id, key.clone(), server).await?;
             }
         }

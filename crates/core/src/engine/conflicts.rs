@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::conflict_map::detail;
+use super::conflict_map::{conflict_of, detail};
 use super::{Engine, RecordEvent, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -69,9 +69,8 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let rows = self.store.unsynced(None).await?;
         Ok(rows
             .into_iter()
-            .filter(|(_, r)| r.sync.status == SyncStatus::Conflict)
             .filter_map(|(collection, record)| {
-                let id = record.pending.as_ref()?.note.clone()?;
+                let id = conflict_of(&record)?.to_owned();
                 let detail = detail(&details, &id);
                 Some(OpenConflict {
                     local: data_of(&record),
@@ -95,9 +94,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// holds it.
     pub async fn resolve_conflict(&self, id: &str, choice: Choice) -> Result<LocalRecord> {
         let (collection, record) = self
-            .find(SyncStatus::Conflict, |r| {
-                r.pending.as_ref().and_then(|p| p.note.as_deref()) == Some(id)
-            })
+            .find(SyncStatus::Conflict, |r| conflict_of(r) == Some(id))
             .await?
             .ok_or_else(|| Error::NotFound {
                 kind: "conflict",
@@ -130,11 +127,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             // program. Its outcome is the record as the server holds it now.
             Err(TransportError::Refused {
                 status: 409, code, ..
-            }) if code == "conflict_already_resolved" => self
-                .transport
-                .record(&collection, &record.id)
-                .await?
-                .ok_or_else(|| Error::Protocol("a closed conflict's record is missing".into()))?,
+            }) if code == "conflict_already_resolved" => {
+                self.closed_record(&collection, &record.id).await?
+            }
             Err(e) => return Err(e.into()),
         };
         let tombstone = tombstone(&server.id);

@@ -15,11 +15,12 @@ use std::task::Poll;
 
 use serde_json::Value;
 
+use super::conflict_map::conflict_of;
 use super::{Engine, RecordEvent, SyncReport, META_CURSOR, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::protocol::{PullRequest, ServerRecord, PROTOCOL_VERSION};
-use crate::record::{LocalRecord, SyncStatus};
+use crate::record::LocalRecord;
 use crate::store::{Key, LocalStore};
 use crate::transport::Transport;
 
@@ -207,13 +208,9 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 let Some(server) = server.filter(|s| !LocalRecord::keeps_local(local.as_ref(), s))
                 else {
                     outcome.insert(key.clone(), (existed, false));
-                    if let Some(note) = local
-                        .as_ref()
-                        .filter(|l| l.sync.status == SyncStatus::Conflict)
-                        .and_then(|l| l.pending.as_ref()?.note.clone())
-                    {
+                    if let Some(id) = local.as_ref().and_then(conflict_of) {
                         moved.retain(|(_, k)| k != key);
-                        moved.push((note, key.clone()));
+                        moved.push((id.to_owned(), key.clone()));
                     }
                     return local;
                 };

@@ -1,21 +1,12 @@
 //! How a manual conflict closes besides `resolve-conflict` succeeding: superseded by its
 //! device's newer change of the record, or a resolution refused because the record moved on.
 
+use ferrysync_core::protocol::conflict_ids;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::common::{change, Backend};
 use super::conflicts::{diverge, push_one};
-
-/// The ids of a conflict-log answer, in its order (newest first).
-fn ids(log: &Value) -> Vec<String> {
-    log["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// A device that edits a record instead of resolving its open conflict pushes a newer change:
 /// that closes the device's conflict (`superseded`) and is decided on its own. A retry of the
@@ -45,17 +36,17 @@ pub(crate) async fn a_newer_change_supersedes_its_devices_open_conflict(backend:
     let tablet = server.push_one(&s, "tablet", &tablet, policies).await;
     let tablet_id = tablet["conflictId"].as_str().unwrap().to_owned();
     let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
-    assert_eq!(ids(&open), [tablet_id.clone(), first_id.clone()]);
+    assert_eq!(conflict_ids(&open), [tablet_id.clone(), first_id.clone()]);
     // One device's own: what a device checks its conflicts against.
     for (device, want) in [("tablet", &tablet_id), ("laptop", &first_id)] {
         let path = format!("/api/sync/conflicts?status=open&deviceId={device}");
         let (_, own) = server.get(&path, token).await;
-        assert_eq!(ids(&own), std::slice::from_ref(want), "{device}");
+        assert_eq!(conflict_ids(&own), std::slice::from_ref(want), "{device}");
     }
     let (_, none) = server
         .get("/api/sync/conflicts?status=open&deviceId=phone", token)
         .await;
-    assert_eq!(ids(&none), Vec::<String>::new());
+    assert_eq!(none, json!({"conflicts": []}));
 
     // The laptop edited the record again (same base) and pushes that.
     let newer = change(
@@ -71,11 +62,11 @@ pub(crate) async fn a_newer_change_supersedes_its_devices_open_conflict(backend:
     let second_id = second["conflictId"].as_str().unwrap().to_owned();
     assert_ne!(second_id, first_id);
     let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
-    assert_eq!(ids(&open), [second_id.clone(), tablet_id]);
+    assert_eq!(conflict_ids(&open), [second_id.clone(), tablet_id]);
     let (_, closed) = server
         .get("/api/sync/conflicts?status=superseded", token)
         .await;
-    assert_eq!(ids(&closed), std::slice::from_ref(&first_id));
+    assert_eq!(conflict_ids(&closed), std::slice::from_ref(&first_id));
     let entry = &closed["conflicts"][0];
     assert!(entry["resolvedAt"].is_string(), "{entry}");
     assert_eq!(entry["clientChange"]["changeId"], "n1-3");
@@ -153,7 +144,7 @@ pub(crate) async fn a_resolution_against_an_outdated_version_is_refused(backend:
         "nothing written"
     );
     let (_, open) = server.get("/api/sync/conflicts?status=open", token).await;
-    assert_eq!(ids(&open).len(), 3, "still open");
+    assert_eq!(conflict_ids(&open).len(), 3, "still open");
     // Chosen against version 3: taken, as a new version on top of it.
     let (status, body) = server
         .post(

@@ -3,7 +3,7 @@
 //! keeps an open conflict that no device lists or can resolve.
 
 use ferrysync_core::engine::Choice;
-use ferrysync_core::store::LocalStore;
+use ferrysync_core::protocol::conflict_ids;
 use ferrysync_core::{Strategy, SyncStatus};
 use serde_json::json;
 
@@ -17,12 +17,7 @@ async fn logged(device: &Device, status: &str) -> Vec<String> {
         .transport()
         .get(&format!("/api/sync/conflicts?status={status}"))
         .await;
-    log["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
+    conflict_ids(&log)
 }
 
 #[tokio::test]
@@ -52,9 +47,10 @@ async fn editing_a_conflicted_record_supersedes_its_open_conflict() {
     assert_eq!(second[0].local, json!({"x": 0, "y": "b2"}));
     assert_eq!(second[0].remote, json!({"x": "a", "y": 0}));
     // The device keeps the server's side of that one only.
-    let details = b.engine.store().meta("conflicts").await.unwrap().unwrap();
-    let kept: Vec<&String> = details.as_object().unwrap().keys().collect();
-    assert_eq!(kept, [&second[0].id]);
+    assert_eq!(
+        b.conflict_details().await,
+        std::slice::from_ref(&second[0].id)
+    );
     // The server holds exactly that one open: the first was closed by the edit.
     assert_eq!(logged(&b, "open").await, [second[0].id.clone()]);
     assert_eq!(logged(&b, "superseded").await, [first[0].id.clone()]);

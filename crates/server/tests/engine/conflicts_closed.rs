@@ -28,13 +28,6 @@ async fn resolve_elsewhere(device: &Device, id: &str, resolution: Resolution, da
         .unwrap();
 }
 
-/// The conflict details the device keeps, by id.
-async fn details(device: &Device) -> Vec<String> {
-    let held = device.engine.store().meta("conflicts").await.unwrap();
-    held.and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_conflict_resolved_by_another_program_is_closed_on_the_next_cycle() {
     let server = TestServer::start().await;
@@ -50,7 +43,7 @@ async fn a_conflict_resolved_by_another_program_is_closed_on_the_next_cycle() {
     ] {
         let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
         let id = b.engine.conflicts().await.unwrap()[0].id.clone();
-        assert_eq!(details(&b).await, std::slice::from_ref(&id));
+        assert_eq!(b.conflict_details().await, std::slice::from_ref(&id));
         resolve_elsewhere(&a, &id, resolution, data).await;
 
         let report = b.engine.sync().await.unwrap();
@@ -64,7 +57,10 @@ async fn a_conflict_resolved_by_another_program_is_closed_on_the_next_cycle() {
         let t1 = b.engine.get("todos", "t1").await.unwrap().unwrap();
         assert_eq!(t1.sync.status, SyncStatus::Synced);
         assert_eq!(b.data("t1").await, Some(outcome.clone()), "{resolution:?}");
-        assert!(details(&b).await.is_empty(), "its details are dropped");
+        assert!(
+            b.conflict_details().await.is_empty(),
+            "its details are dropped"
+        );
         // Choosing now finds nothing to resolve; the devices agree.
         let gone = b.engine.resolve_conflict(&id, Choice::Local).await;
         assert_eq!(gone.expect_err("closed").code(), "NOT_FOUND");
@@ -81,7 +77,7 @@ async fn a_conflict_still_open_is_kept_and_an_edit_of_one_closed_elsewhere_opens
     // Still open on the server: a cycle keeps it, with its details.
     b.engine.sync().await.unwrap();
     assert_eq!(b.engine.conflicts().await.unwrap().len(), 1);
-    assert_eq!(details(&b).await, std::slice::from_ref(&id));
+    assert_eq!(b.conflict_details().await, std::slice::from_ref(&id));
     assert_eq!(b.engine.status().conflicts, 1);
 
     // Resolved elsewhere while b edited the record: the edit is a newer change made against the
@@ -104,7 +100,7 @@ async fn a_conflict_still_open_is_kept_and_an_edit_of_one_closed_elsewhere_opens
         json!({"x": 0, "y": "b"}),
         "the resolved version"
     );
-    assert_eq!(details(&b).await, [open[0].id.clone()]);
+    assert_eq!(b.conflict_details().await, [open[0].id.clone()]);
     let status = b.engine.status();
     assert_eq!((status.conflicts, status.pending), (1, 0));
 }
@@ -125,11 +121,11 @@ async fn details_no_record_holds_are_dropped_by_a_cycle() {
         .update(&[], &[("conflicts", held)], &mut |_, r| r)
         .await
         .unwrap();
-    assert_eq!(details(&b).await.len(), 2);
+    assert_eq!(b.conflict_details().await.len(), 2);
 
     b.engine.sync().await.unwrap();
     assert_eq!(
-        details(&b).await,
+        b.conflict_details().await,
         std::slice::from_ref(&id),
         "the open one stays"
     );

@@ -15,6 +15,7 @@ use ferrysync_core::protocol::{
     conflict_ids, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
     ResolvedRecord, ServerRecord,
 };
+use ferrysync_core::store::LocalStore;
 use ferrysync_core::transport::{Result, Transport, TransportError};
 use ferrysync_core::MemoryStore;
 use ferrysync_server::{app, store, AppState};
@@ -112,6 +113,13 @@ impl Device {
     pub(crate) async fn data(&self, id: &str) -> Option<Value> {
         let record = self.engine.get("todos", id).await.unwrap()?;
         Some(Value::Object(record.data.into_inner()))
+    }
+
+    /// The ids of the conflict details the device keeps (its `conflicts` meta entry).
+    pub(crate) async fn conflict_details(&self) -> Vec<String> {
+        let held = self.engine.store().meta("conflicts").await.unwrap();
+        held.and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
+            .unwrap_or_default()
     }
 }
 
