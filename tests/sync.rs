@@ -394,3 +394,6 @@ async fn a_first_pull_keeps_a_record_the_device_holds_with_a_pending_change() {
   await cleanup(a, b);"#)
     .await;
 }
+
+#[path = "sync/values.rs"]
+mod values;

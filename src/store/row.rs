@@ -6,8 +6,11 @@
 //! pending change in an entry too; such an entry is read as before and folded into the row by
 //! the record's next write.)
 
+use ferrysync_core::lazy_json::Fields;
 use ferrysync_core::record::{LocalRecord, Pending, SyncMeta, SyncStatus};
+use serde::de::Error as _;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
@@ -100,16 +103,17 @@ pub fn stamp_in(mut pending: Pending, device: &str) -> Pending {
 pub struct StoredRow {
     /// The row's `id`.
     pub id: Option<String>,
-    /// The app's fields.
-    pub data: Map<String, Value>,
+    /// The app's fields, as their text: the members of the row's text but `id` and `_sync`,
+    /// only scanned, so a pushed record's fields go from the row into the request as text.
+    pub data: Fields,
     /// The row's `_sync`.
     pub sync: Option<RowSync>,
 }
 
 impl<'de> Deserialize<'de> for StoredRow {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
             type Value = StoredRow;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a row")
@@ -119,19 +123,31 @@ impl<'de> Deserialize<'de> for StoredRow {
                 mut map: A,
             ) -> std::result::Result<StoredRow, A::Error> {
                 let mut row = StoredRow::default();
+                // `{`, then each field's key and its value's text as they came.
+                let mut fields = vec![b'{'];
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         SYNC => row.sync = Some(map.next_value()?),
                         "id" => row.id = map.next_value()?,
                         _ => {
-                            row.data.insert(key, map.next_value()?);
+                            let value: &RawValue = map.next_value()?;
+                            if fields.len() > 1 {
+                                fields.push(b',');
+                            }
+                            serde_json::to_writer(&mut fields, &key).map_err(A::Error::custom)?;
+                            fields.push(b':');
+                            fields.extend_from_slice(value.get().as_bytes());
                         }
                     }
                 }
+                fields.push(b'}');
+                let text = String::from_utf8(fields).map_err(A::Error::custom)?;
+                row.data = Fields::from_object_text(text)
+                    .ok_or_else(|| A::Error::custom("a row's fields are not an object"))?;
                 Ok(row)
             }
         }
-        d.deserialize_map(Fields)
+        d.deserialize_map(Members)
     }
 }
 
@@ -329,8 +345,7 @@ pub fn join(
     entry: Option<Entry>,
     device: &str,
 ) -> Option<LocalRecord> {
-    let (data, row_sync) = row.map_or_else(|| (Map::new(), None), |r| (r.data, r.sync));
-    let data = data.into();
+    let (data, row_sync) = row.map_or_else(|| (Fields::default(), None), |r| (r.data, r.sync));
     let record = match (entry, row_sync) {
         (Some(e), _) => LocalRecord {
             id: e.id,

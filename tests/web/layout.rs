@@ -254,3 +254,39 @@ async fn a_pending_change_reads_the_same_short_or_whole_and_an_earlier_layout_is
     .await;
     IndexedDb::delete(&name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_rows_fields_go_into_its_push_as_they_were_stored() {
+    use ferrysync_core::LocalStore as _;
+    let name = db_name("row-text");
+    let db = open(&name, CRM).await.unwrap();
+    // Keys and values whose JSON text needs escapes, numbers at the edges of f64, nesting, and a
+    // field named like the row's own but for a space.
+    let fields = js(
+        &db,
+        r#"
+        const fields = { "qu\"ote": "a\u2028b\\c\u0000", "é🙂": [1.5e300, 5e-324, 2 ** 53 + 2, 0.1],
+          n: null, t: true, deep: { x: [[], {}, { y: "" }] }, "": "empty key", "id ": "not the id" };
+        await db.put("customers", { id: "t1", ...fields });
+        return JSON.stringify(fields);
+    "#,
+    )
+    .await
+    .as_string()
+    .unwrap();
+    let store = store(&name).await;
+    let batch = store.outbox(None, 10).await.unwrap();
+    let [(_, record)] = batch.as_slice() else {
+        panic!("one pending record: {batch:?}");
+    };
+    let change = record.to_change("device").unwrap();
+    assert_eq!(
+        change.data.raw(),
+        Some(fields.as_str()),
+        "the push sends the fields' text as the row holds it"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&fields).unwrap();
+    assert_eq!(*change.data, parsed, "and it reads as the same fields");
+    store.close();
+    close_and_delete(&db, &name).await;
+}

@@ -238,7 +238,7 @@ fn client_data(change: &Change) -> Value {
     if change.deleted {
         Value::Null
     } else {
-        change.data.clone()
+        (*change.data).clone()
     }
 }
 

@@ -69,6 +69,26 @@ impl LazyJson<Value> {
     }
 }
 
+impl Fields {
+    /// The fields of `text`, which must be a JSON object's text (the members of rows read back
+    /// from the store, put together again); `None` when it is not.
+    pub fn from_object_text(text: String) -> Option<Self> {
+        let raw = RawValue::from_string(text).ok()?;
+        raw.get().starts_with('{').then(|| Self::from_raw(raw))
+    }
+
+    /// The fields as a JSON value: still their text while they are unchanged.
+    pub fn to_value(&self) -> LazyJson<Value> {
+        match &self.raw {
+            Some(raw) => LazyJson {
+                raw: Some(raw.clone()),
+                value: OnceLock::new(),
+            },
+            None => Value::Object((**self).clone()).into(),
+        }
+    }
+}
+
 impl<T> From<T> for LazyJson<T> {
     fn from(value: T) -> Self {
         Self {
@@ -227,6 +247,20 @@ mod tests {
             serde_json::from_str("{\"data\" :  { \"a\" : 1 } , \"next\": null }").unwrap();
         assert_eq!(page.data.raw(), Some("{ \"a\" : 1 }"));
         assert_eq!(page.next.raw(), Some("null"));
+    }
+
+    #[test]
+    fn fields_from_their_text_stay_text_as_a_value() {
+        let fields =
+            Fields::from_object_text(r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#.into()).unwrap();
+        let value = fields.to_value();
+        assert_eq!(value.raw(), fields.raw());
+        assert_eq!(*value, json!({"a": [1, {"b": null}], "c": "é"}));
+        assert!(Fields::from_object_text("[1]".into()).is_none());
+        assert!(Fields::from_object_text("{\"a\":".into()).is_none());
+        let built = Fields::from(json!({"a": 1}).as_object().cloned().unwrap());
+        assert_eq!(built.to_value().raw(), None);
+        assert_eq!(*built.to_value(), json!({"a": 1}));
     }
 
     #[test]

@@ -207,9 +207,9 @@ impl LocalRecord {
             deleted: self.deleted,
             changed_fields: pending.changed_fields.clone(),
             data: if self.deleted {
-                Value::Null
+                Value::Null.into()
             } else {
-                Value::Object((*self.data).clone())
+                self.data.to_value()
             },
         })
     }

@@ -11,7 +11,7 @@ fn change(device: &str, millis: u64, base: Option<u64>, data: Value, fields: &[&
         device_id: device.into(),
         deleted: data.is_null(),
         changed_fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-        data,
+        data: data.into(),
     }
 }
 

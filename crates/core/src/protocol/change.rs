@@ -32,9 +32,10 @@ pub struct Change {
     /// Top-level fields this change set or removed; empty means "the whole record".
     #[serde(default)]
     pub changed_fields: Vec<String>,
-    /// The full record after the change (a JSON object); `null` for a delete.
+    /// The full record after the change (a JSON object); `null` for a delete. Kept as its JSON
+    /// text until read: a device sends a record's stored fields on as they were read.
     #[serde(default)]
-    pub data: Value,
+    pub data: LazyJson<Value>,
 }
 
 /// One version of one record, as the server holds it.

@@ -178,7 +178,7 @@ macro_rules! impl_trait {
                 let written = match resolution {
                     Resolution::Server => None,
                     Resolution::Client if client.deleted => Some((Value::Null, true)),
-                    Resolution::Client => Some((client.data.clone(), false)),
+                    Resolution::Client => Some(((*client.data).clone(), false)),
                     Resolution::Merged => Some((data.unwrap_or(Value::Null), false)),
                 };
                 let (state, updated_at) = match written {
@@ -199,7 +199,7 @@ macro_rules! impl_trait {
                             device_id: RESOLVER_DEVICE.to_owned(),
                             deleted,
                             changed_fields: Vec::new(),
-                            data,
+                            data: data.into(),
                         };
                         let Decision::Write { state, .. } = decide(Some(&current), &change, &CollectionPolicy::default())
                         else {

@@ -209,7 +209,7 @@ fn data_as_asked(state: &RecordState, change: &ferrysync_core::protocol::Change)
     if change.deleted {
         state.data.is_null()
     } else {
-        state.data == change.data
+        state.data == *change.data
     }
 }
 

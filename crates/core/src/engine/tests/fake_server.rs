@@ -232,7 +232,7 @@ impl Transport for FakeServer {
         let data = match request.resolution {
             Resolution::Server => None,
             Resolution::Client if change.deleted => Some(serde_json::Value::Null),
-            Resolution::Client => Some(change.data.clone()),
+            Resolution::Client => Some((*change.data).clone()),
             Resolution::Merged => request.data.clone(),
         };
         let record = match data {

@@ -22,7 +22,7 @@ fn item(id: &str, change_id: &str, base: Option<u64>, millis: u64) -> PushItem {
             device_id: "phone".to_owned(),
             deleted: false,
             changed_fields: Vec::new(),
-            data: json!({ "n": millis }),
+            data: json!({ "n": millis }).into(),
         },
         policy: Default::default(),
     }
