@@ -360,9 +360,16 @@ pub fn read_pair(
 
 /// Maps an IndexedDB failure to a [`StoreError`] by its `DOMException` name.
 pub fn store_error(error: &impl Display) -> StoreError {
+    const QUOTA: &str = "QuotaExceededError";
     let message = error.to_string();
-    if message.contains("QuotaExceededError") {
-        StoreError::QuotaExceeded(message)
+    if let Some(at) = message.find(QUOTA) {
+        // Chromium's exception has no message of its own: say what happened instead of its name.
+        let detail = message[at + QUOTA.len()..].trim_start_matches(':').trim();
+        let detail = match detail.is_empty() {
+            true => "the browser has no more room for this site's data",
+            false => detail,
+        };
+        StoreError::QuotaExceeded(format!("{detail}; nothing of the failed write was stored"))
     } else if message.contains("InvalidStateError") && message.contains("clos") {
         StoreError::Closed
     } else {

@@ -67,6 +67,7 @@ try {
     assert.equal(failure.isError, true, what);
     assert.equal(failure.name, "FerrysyncError", what);
     assert.equal(failure.code, "QUOTA_EXCEEDED", `${what}: ${failure.message}`);
+    assert.match(failure.message, /^storage quota exceeded: \S.*; nothing of the failed write was stored$/, what);
   }
   // Nothing of the failed writes, everything of the earlier ones, each with its pending change.
   const state = (ids) => page.evaluate(async (ids) => ({

@@ -157,7 +157,8 @@ fn check(
             "data must be a JSON object unless deleted".to_owned(),
         ));
     }
-    let size = serde_json::to_vec(&change.data).map_or(0, |bytes| bytes.len());
+    // Measured as the compact JSON the record is stored as, whatever the spacing it came in.
+    let size = serde_json::to_vec(&*change.data).map_or(0, |bytes| bytes.len());
     if size > MAX_RECORD_BYTES {
         return Err((
             "payload_too_large",
