@@ -48,6 +48,9 @@ void bad;
 export async function misuse(db: FerrySync): Promise<void> {
   // @ts-expect-error: collections are required
   await FerrySync.open({ name: "x" });
+  // @ts-expect-error: not a conflict strategy
+  await FerrySync.open({ name: "x", collections: { c: { conflict: "newest_win" } } });
+  await FerrySync.open({ name: "x", collections: { a: { conflict: "manual" }, b: { conflict: "merge" } } });
   // @ts-expect-error: count resolves to a number
   const s: string = await db.count("customers");
   void s;

@@ -75,7 +75,10 @@ pub struct CollectionConfig {
     #[tsify(optional)]
     pub indexes: Vec<String>,
     /// Conflict policy name (`"newest_wins"` when absent), applied by the server.
-    #[tsify(optional)]
+    #[tsify(
+        optional,
+        type = "\"newest_wins\" | \"server_wins\" | \"client_wins\" | \"merge\" | \"manual\""
+    )]
     pub conflict: Option<String>,
     /// Per-field policies applied to every write, e.g. `{ score: "max" }` (a score only goes up).
     #[tsify(optional, type = "Record<string, \"max\" | \"min\">")]
