@@ -63,7 +63,7 @@ impl LazyJson<Value> {
     pub fn into_fields(self) -> Fields {
         match (self.raw, self.value.into_inner()) {
             (_, Some(Value::Object(map))) => map.into(),
-            (Some(raw), None) if raw.get().starts_with('{') => LazyJson::from_raw(raw),
+            (Some(raw), None) => Fields::from_object_raw(raw).unwrap_or_default(),
             (_, _) => Fields::default(),
         }
     }
@@ -73,17 +73,18 @@ impl Fields {
     /// The fields of `text`, which must be a JSON object's text (the members of rows read back
     /// from the store, put together again); `None` when it is not.
     pub fn from_object_text(text: String) -> Option<Self> {
-        let raw = RawValue::from_string(text).ok()?;
+        Self::from_object_raw(RawValue::from_string(text).ok()?)
+    }
+
+    /// The fields of `raw` when it is an object's text.
+    fn from_object_raw(raw: Box<RawValue>) -> Option<Self> {
         raw.get().starts_with('{').then(|| Self::from_raw(raw))
     }
 
     /// The fields as a JSON value: still their text while they are unchanged.
     pub fn to_value(&self) -> LazyJson<Value> {
         match &self.raw {
-            Some(raw) => LazyJson {
-                raw: Some(raw.clone()),
-                value: OnceLock::new(),
-            },
+            Some(raw) => LazyJson::from_raw(raw.clone()),
             None => Value::Object((**self).clone()).into(),
         }
     }
@@ -170,11 +171,8 @@ impl<'de> Deserialize<'de> for LazyJson<Value> {
 impl<'de> Deserialize<'de> for Fields {
     /// Any JSON object (its text is only scanned, as any JSON text is by the deserializer).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        match raw.get().starts_with('{') {
-            true => Ok(Self::from_raw(raw)),
-            false => Err(serde::de::Error::custom("expected a JSON object")),
-        }
+        Self::from_object_raw(Box::<RawValue>::deserialize(d)?)
+            .ok_or_else(|| serde::de::Error::custom("expected a JSON object"))
     }
 }
 

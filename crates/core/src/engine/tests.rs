@@ -73,6 +73,34 @@ fn config() -> Config {
     Config::new(["todos", "notes"])
 }
 
+/// [`config`] with conflicts on `todos` left to a person.
+pub(super) fn manual() -> Config {
+    let policy = CollectionPolicy {
+        strategy: Strategy::Manual,
+        ..CollectionPolicy::default()
+    };
+    config().with_policy("todos", policy)
+}
+
+/// `a` writes `todos/t1` and both devices sync; then each edits it (`x`: `"a"`, `"b"`) and `a`
+/// pushes first, so `b`'s next push meets `a`'s version.
+pub(super) fn edit_on_both<S1, T1, C1, S2, T2, C2>(a: &Engine<S1, T1, C1>, b: &Engine<S2, T2, C2>)
+where
+    S1: LocalStore,
+    T1: Transport,
+    C1: Clock,
+    S2: LocalStore,
+    T2: Transport,
+    C2: Clock,
+{
+    block_on(a.put("todos", "t1", json!({"x": 0}))).unwrap();
+    block_on(a.sync()).unwrap();
+    block_on(b.sync()).unwrap();
+    block_on(a.put("todos", "t1", json!({"x": "a"}))).unwrap();
+    block_on(b.put("todos", "t1", json!({"x": "b"}))).unwrap();
+    block_on(a.sync()).unwrap();
+}
+
 fn data(d: &Device<'_>, id: &str) -> Option<Value> {
     block_on(d.get("todos", id))
         .unwrap()
@@ -291,19 +319,10 @@ fn each_strategy_decides_a_concurrent_edit() {
 #[test]
 fn a_manual_conflict_resolved_on_one_device_reaches_the_other() {
     let server = FakeServer::default();
-    let policy = CollectionPolicy {
-        strategy: Strategy::Manual,
-        ..CollectionPolicy::default()
-    };
-    let cfg = config().with_policy("todos", policy);
+    let cfg = manual();
     let (a, _) = device("a", &server, cfg.clone());
     let (b, _) = device("b", &server, cfg);
-    block_on(a.put("todos", "t1", json!({"x": 0}))).unwrap();
-    block_on(a.sync()).unwrap();
-    block_on(b.sync()).unwrap();
-    block_on(a.put("todos", "t1", json!({"x": "a"}))).unwrap();
-    block_on(b.put("todos", "t1", json!({"x": "b"}))).unwrap();
-    block_on(a.sync()).unwrap();
+    edit_on_both(&a, &b);
     block_on(b.sync()).unwrap();
     let status = b.status();
     assert_eq!((status.conflicts, status.pending), (1, 0));
@@ -329,19 +348,10 @@ fn a_manual_conflict_resolved_on_one_device_reaches_the_other() {
 #[test]
 fn a_manual_conflict_whose_answer_was_lost_still_opens() {
     let server = FakeServer::default();
-    let policy = CollectionPolicy {
-        strategy: Strategy::Manual,
-        ..CollectionPolicy::default()
-    };
-    let cfg = config().with_policy("todos", policy);
+    let cfg = manual();
     let (a, _) = device("a", &server, cfg.clone());
     let (b, _) = device("b", &server, cfg);
-    block_on(a.put("todos", "t1", json!({"x": 0}))).unwrap();
-    block_on(a.sync()).unwrap();
-    block_on(b.sync()).unwrap();
-    block_on(a.put("todos", "t1", json!({"x": "a"}))).unwrap();
-    block_on(b.put("todos", "t1", json!({"x": "b"}))).unwrap();
-    block_on(a.sync()).unwrap();
+    edit_on_both(&a, &b);
     server.lose_next_push.set(true);
     assert!(block_on(b.sync()).is_err());
     block_on(b.sync()).unwrap();

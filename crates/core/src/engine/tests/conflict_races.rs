@@ -8,20 +8,11 @@ use serde_json::{json, Value};
 
 use super::fake_server::FakeServer;
 use super::hooked::Hooked;
-use super::{block_on, Shared};
+use super::{block_on, edit_on_both, manual, Shared};
 use crate::clock::ManualClock;
-use crate::engine::{Config, Engine, META_CONFLICTS};
+use crate::engine::{Engine, META_CONFLICTS};
 use crate::store::{LocalStore, MemoryStore};
 use crate::transport::Transport;
-use crate::{CollectionPolicy, Strategy};
-
-fn manual() -> Config {
-    let policy = CollectionPolicy {
-        strategy: Strategy::Manual,
-        ..CollectionPolicy::default()
-    };
-    Config::new(["todos", "notes"]).with_policy("todos", policy)
-}
 
 /// Device `b`, over a [`Hooked`] store around `inner`, holding a manual conflict on `t1`
 /// that device `a` opened by writing it first; returns `b` and the conflict's id.
@@ -38,12 +29,7 @@ fn b_in_conflict<'a>(
     };
     let clock = Rc::new(ManualClock::new(1_000));
     let b = block_on(Engine::open(store, server, clock, manual(), ids)).unwrap();
-    block_on(a.put("todos", "t1", json!({"x": 0}))).unwrap();
-    block_on(a.sync()).unwrap();
-    block_on(b.sync()).unwrap();
-    block_on(a.put("todos", "t1", json!({"x": "a"}))).unwrap();
-    block_on(b.put("todos", "t1", json!({"x": "b"}))).unwrap();
-    block_on(a.sync()).unwrap();
+    edit_on_both(&a, &b);
     block_on(b.sync()).unwrap();
     let id = block_on(b.conflicts()).unwrap()[0].id.clone();
     (b, id)
