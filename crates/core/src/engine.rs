@@ -263,7 +263,10 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// Runs one cycle: push every `UNSYNCED` change, then pull every page.
     ///
     /// On failure the status carries `lastError` and the error is returned; what was committed
-    /// before the failure stays committed, and the next cycle continues from there.
+    /// before the failure stays committed, and the next cycle continues from there. Once the push
+    /// and the pull have landed, a network error or a busy server in the closing check of open
+    /// conflicts (`reconcile_conflicts`) leaves that check to the next cycle and does
+    /// not fail this one.
     pub async fn sync(&self) -> Result<SyncReport> {
         if !self.status.borrow().online {
             return Err(Error::Offline);
@@ -283,7 +286,12 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             outcome = self.pull_all(&mut report, &settled).await;
         }
         if outcome.is_ok() {
-            outcome = self.reconcile_conflicts().await;
+            // The push and the pull have landed: a check the network cut off (or a busy
+            // server turned away) waits for the next cycle instead of failing this one.
+            outcome = match self.reconcile_conflicts().await {
+                Err(Error::Transport(e)) if e.is_retryable() => Ok(()),
+                other => other,
+            };
         }
         let end = self.clock.now_millis();
         report.duration_ms = end.saturating_sub(start);

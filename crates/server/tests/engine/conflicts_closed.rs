@@ -5,7 +5,7 @@
 use ferrysync_core::engine::Choice;
 use ferrysync_core::protocol::{Resolution, ResolveRequest};
 use ferrysync_core::store::LocalStore;
-use ferrysync_core::transport::Transport;
+use ferrysync_core::transport::{Transport, TransportError};
 use ferrysync_core::{Strategy, SyncStatus};
 use serde_json::{json, Value};
 
@@ -130,4 +130,59 @@ async fn details_no_record_holds_are_dropped_by_a_cycle() {
         "the open one stays"
     );
     assert_eq!(b.engine.conflicts().await.unwrap()[0].id, id);
+}
+
+#[tokio::test]
+async fn a_cycle_whose_data_landed_is_not_failed_by_its_conflict_check() {
+    let server = TestServer::start().await;
+    let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    let id = b.engine.conflicts().await.unwrap()[0].id.clone();
+    resolve_elsewhere(&a, &id, Resolution::Server, None).await;
+    a.engine
+        .put("todos", "t2", json!({"from": "a"}))
+        .await
+        .unwrap();
+    a.engine.sync().await.unwrap();
+    b.engine
+        .put("todos", "t3", json!({"from": "b"}))
+        .await
+        .unwrap();
+
+    // The network drops after the push and the pull: the cycle stands, and the check waits
+    // for the next one.
+    let cut = TransportError::Network("connection reset".into());
+    b.engine.transport().fail_next_conflict_list.set(Some(cut));
+    let report = b.engine.sync().await.expect("push and pull landed");
+    assert_eq!((report.pushed, report.pulled), (1, 1), "{report:?}");
+    let status = b.engine.status();
+    assert_eq!(status.last_error, None);
+    assert!(status.last_sync_at.is_some());
+    assert_eq!(
+        (status.pending, status.conflicts),
+        (0, 1),
+        "not checked yet"
+    );
+    assert_eq!(b.data("t2").await, Some(json!({"from": "a"})));
+    assert_eq!(b.engine.conflicts().await.unwrap()[0].id, id);
+
+    let report = b.engine.sync().await.unwrap();
+    assert_eq!(report.conflicts, 0, "{report:?}");
+    assert!(b.engine.conflicts().await.unwrap().is_empty());
+    assert_eq!(b.engine.status().conflicts, 0);
+    assert_eq!(b.data("t1").await, Some(json!({"x": "a", "y": 0})));
+
+    // A check the server refuses is a fault to see, not a network to wait for.
+    let (a, b) = concurrent_edit(&server, with_strategy(Strategy::Manual), true).await;
+    drop(a);
+    let refused = TransportError::from_status(400, None, None);
+    b.engine
+        .transport()
+        .fail_next_conflict_list
+        .set(Some(refused));
+    let error = b.engine.sync().await.expect_err("refused");
+    assert_eq!(error.code(), "REQUEST_REFUSED");
+    assert_eq!(
+        b.engine.status().last_error.unwrap().code,
+        "REQUEST_REFUSED"
+    );
 }

@@ -73,6 +73,7 @@ impl TestServer {
             token: token.to_owned(),
             lose_next_push: Cell::new(false),
             lose_next_resolve: Cell::new(false),
+            fail_next_conflict_list: Cell::new(None),
             pause_next_push: Cell::new(false),
             paused: Notify::new(),
             resume: Notify::new(),
@@ -123,7 +124,8 @@ impl Device {
     }
 }
 
-/// Calls the router in-process; can lose a push answer or hold it until told to go on.
+/// Calls the router in-process; can lose a push answer or hold it until told to go on, and
+/// fail a conflict list.
 pub(crate) struct InProcess {
     app: Router,
     token: String,
@@ -131,6 +133,8 @@ pub(crate) struct InProcess {
     pub(crate) lose_next_push: Cell<bool>,
     /// The next resolve-conflict is applied by the server but its answer is lost.
     pub(crate) lose_next_resolve: Cell<bool>,
+    /// The next list of open conflicts fails with this error without reaching the server.
+    pub(crate) fail_next_conflict_list: Cell<Option<TransportError>>,
     /// The next push is applied, then its answer waits until `resume` is notified.
     pub(crate) pause_next_push: Cell<bool>,
     /// Notified when a paused push has been applied.
@@ -229,6 +233,9 @@ impl Transport for InProcess {
     }
 
     async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>> {
+        if let Some(error) = self.fail_next_conflict_list.take() {
+            return Err(error);
+        }
         let path = format!(
             "/api/sync/conflicts?status=open&deviceId={}",
             encode(device_id)
