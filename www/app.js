@@ -8,6 +8,7 @@ navigator.serviceWorker?.register("./sw.js").catch((err) => console.warn("no off
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
+const TOKEN = "ferrysync-token";
 
 async function auth(kind, username, password) {
   const res = await fetch(`/api/auth/${kind}`, {
@@ -18,21 +19,37 @@ async function auth(kind, username, password) {
   return (await res.json()).token;
 }
 
-function token() {
-  const given = params.get("token") || localStorage.getItem("ferrysync-token");
-  if (given) return Promise.resolve(given);
+/** Shows the login form until the person logs in or registers; resolves with the new token. */
+function logIn() {
+  localStorage.removeItem(TOKEN);
   const form = $("login");
   form.hidden = false;
-  return new Promise((resolve) => form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const kind = e.submitter?.name === "register" ? "register" : "login";
-    try {
-      const t = await auth(kind, form.username.value, form.password.value);
-      localStorage.setItem("ferrysync-token", t);
-      form.hidden = true;
-      resolve(t);
-    } catch (err) { $("status").textContent = err.message; }
-  }));
+  return new Promise((resolve) => {
+    const submit = async (e) => {
+      e.preventDefault();
+      const kind = e.submitter?.name === "register" ? "register" : "login";
+      try {
+        const t = await auth(kind, form.username.value, form.password.value);
+        localStorage.setItem(TOKEN, t);
+        form.hidden = true;
+        form.removeEventListener("submit", submit);
+        resolve(t);
+      } catch (err) { $("status").textContent = err.message; }
+    };
+    form.addEventListener("submit", submit);
+  });
+}
+
+// ferrysync asks for a token before its first request and again after the server answers 401.
+// Being asked again means the last token was refused (it expired, or the server's data was
+// reset): the form comes back. The local data stays usable meanwhile.
+const refused = new Set();
+let given = null;
+async function getToken() {
+  if (given) refused.add(given);
+  const kept = [params.get("token"), localStorage.getItem(TOKEN)].find((t) => t && !refused.has(t));
+  given = kept ?? await logIn();
+  return given;
 }
 
 function showStatus(s) {
@@ -73,7 +90,7 @@ await init();
 const db = await FerrySync.open({
   name: params.get("db") || "ferrysync-demo",
   serverUrl: location.origin,
-  token: await token(),
+  getToken,
   collections: { todos: { indexes: ["title"], conflict: params.get("strategy") || "newest_wins" } },
   syncIntervalMs: Number(params.get("interval")) || 300000,
 });

@@ -209,6 +209,40 @@ try {
     console.log(`     retries after a 503 with Retry-After: 2 came ${waited} ms apart; after network errors ${backedOff} ms`);
   });
 
+  // The demo keeps its token in localStorage: one the server refuses later (expired, or the
+  // server's data reset) must bring the login form back, not leave the demo failing every sync.
+  await test("the demo asks to log in again when the server refuses its stored token", async () => {
+    const page = (await device()).pages()[0];
+    page.on("pageerror", (e) => console.error("page error:", e));
+    const username = `e2e-login-${Date.now()}`;
+    const logIn = async (button) => {
+      await page.locator("#login").waitFor({ state: "visible", timeout: 20_000 });
+      await page.fill("#login [name=username]", username);
+      await page.fill("#login [name=password]", "correct horse");
+      await page.click(`#login [name=${button}]`);
+      await page.locator("#login").waitFor({ state: "hidden" });
+    };
+    await page.goto(`${base}/?db=relogin&interval=1500`);
+    await logIn("register");
+    await until(page, () => window.ready === true);
+    await page.evaluate(() => window.db.put("todos", { id: "before", title: "written logged in" }));
+    await until(page, () => window.db.status().pending === 0);
+
+    // A token this server never signed, as after its database was reset.
+    await page.evaluate(() => localStorage.setItem("ferrysync-token", "not-a-token"));
+    await page.reload();
+    await until(page, () => window.ready === true);
+    assert.deepEqual(await page.locator("#todos li span").allTextContents(), ["written logged in"]);
+    await page.evaluate(() => window.db.put("todos", { id: "after", title: "written logged out" }));
+    await logIn("login");
+    await until(page, () => window.db.status().pending === 0 && window.db.status().lastError === null);
+    const token = await page.evaluate(() => localStorage.getItem("ferrysync-token"));
+    const pulled = await fetch(`${base}/api/sync/pull`, { method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ protocolVersion: 1, deviceId: "check", cursor: null }) }).then((r) => r.json());
+    assert.deepEqual(pulled.changes.map((c) => c.id).sort(), ["after", "before"]);
+  });
+
   // The package is built without `Debug` formatting (scripts/build-pkg): its messages must still
   // quote what was wrong.
   await test("errors from the built package have a code and quote what was wrong", async () => {
