@@ -163,7 +163,7 @@ impl Transport for HttpTransport {
 
     async fn open_conflicts(&self, device_id: &str) -> Result<Vec<String>> {
         let device = String::from(js_sys::encode_uri_component(device_id));
-        let path = format!("/api/sync/conflicts?status=open&deviceId={device}");
+        let path = format!("/api/sync/conflicts?status=open&deviceId={device}&fields=id");
         let text = self.exchange(&path, None).await?;
         let list: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| TransportError::InvalidResponse(e.to_string()))?;

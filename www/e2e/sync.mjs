@@ -123,7 +123,7 @@ try {
     assert.equal((await status(a)).conflicts, 0);
   });
 
-  await test("two tabs of one device: only one syncs, both see the changes", async () => {
+  await test("two tabs of one device: only one syncs, both see the changes, the other takes over when it closes", async () => {
     const token = await user();
     const ctx = await device();
     const tab1 = await open(ctx, token, "tabs");
@@ -151,6 +151,13 @@ try {
     await other.evaluate(() => window.db.put("todos", { id: "from-other", title: "hi" }));
     assert.equal(await heard, true);
     assert.equal(await count(tab2), 2);
+    // The leader tab closes: the other takes the lock over and syncs its own writes from then on.
+    await tab1.close();
+    const before = tab2.requests.push;
+    await tab2.evaluate(() => window.db.put("todos", { id: "after-leader", title: "still syncs" }));
+    await until(tab2, () => window.db.status().pending === 0);
+    assert.ok(tab2.requests.push > before, "the remaining tab pushed");
+    await until(other, async () => (await window.db.get("todos", "after-leader")) !== undefined);
   });
 
   // The driver's retries (src/network.rs) against a server that fails in each way, faked by

@@ -2,12 +2,13 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferrysync_core::protocol::{
     ConflictList, ConflictStatus, Resolution, ResolveRequest, ResolveResponse, MAX_RECORD_BYTES,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::User;
 use crate::error::{ApiError, Result};
@@ -26,20 +27,41 @@ struct ListQuery {
     status: Option<ConflictStatus>,
     /// Only the conflicts this device's changes opened.
     device_id: Option<String>,
+    /// `id`: each entry as its id alone (what a device checks its own open conflicts with).
+    fields: Option<String>,
+}
+
+/// An entry of the list with `fields=id`.
+#[derive(Debug, Serialize)]
+struct IdOnly {
+    id: String,
 }
 
 async fn list(
     State(state): State<AppState>,
     user: User,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<ConflictList>> {
+) -> Result<Response> {
     let Query(query) = query.map_err(|err| ApiError::InvalidRequest(err.body_text()))?;
+    let ids_only = match query.fields.as_deref() {
+        None => false,
+        Some("id") => true,
+        Some(other) => {
+            return Err(ApiError::InvalidRequest(format!(
+                "fields must be \"id\", not {other:?}"
+            )))
+        }
+    };
     let device = query.device_id.as_deref().filter(|d| !d.is_empty());
     let conflicts = state
         .store
         .conflicts(&user.id, query.status, device)
         .await?;
-    Ok(Json(ConflictList { conflicts }))
+    if ids_only {
+        let conflicts: Vec<IdOnly> = conflicts.into_iter().map(|c| IdOnly { id: c.id }).collect();
+        return Ok(Json(ConflictList { conflicts }).into_response());
+    }
+    Ok(Json(ConflictList { conflicts }).into_response())
 }
 
 async fn resolve(

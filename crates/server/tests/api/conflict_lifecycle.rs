@@ -42,7 +42,15 @@ pub(crate) async fn a_newer_change_supersedes_its_devices_open_conflict(backend:
         let path = format!("/api/sync/conflicts?status=open&deviceId={device}");
         let (_, own) = server.get(&path, token).await;
         assert_eq!(conflict_ids(&own), std::slice::from_ref(want), "{device}");
+        // The ids alone, as a device asks for them.
+        let (_, ids) = server.get(&format!("{path}&fields=id"), token).await;
+        assert_eq!(ids, json!({"conflicts": [{"id": want}]}), "{device}");
     }
+    let (status, body) = server
+        .get("/api/sync/conflicts?status=open&fields=data", token)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
     let (_, none) = server
         .get("/api/sync/conflicts?status=open&deviceId=phone", token)
         .await;

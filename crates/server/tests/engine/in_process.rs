@@ -237,7 +237,7 @@ impl Transport for InProcess {
             return Err(error);
         }
         let path = format!(
-            "/api/sync/conflicts?status=open&deviceId={}",
+            "/api/sync/conflicts?status=open&deviceId={}&fields=id",
             encode(device_id)
         );
         let list: Value = self.answer(self.authorized_get(&path)).await?;
