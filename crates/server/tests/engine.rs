@@ -5,6 +5,7 @@ mod engine {
     pub(crate) mod conflict_edits;
     pub(crate) mod conflicts_closed;
     pub(crate) mod in_process;
+    pub(crate) mod large;
     pub(crate) mod model;
     pub(crate) mod own_writes;
 }

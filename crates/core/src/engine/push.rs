@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 use crate::record::{LocalRecord, SyncStatus};
 use crate::store::{Key, LocalStore};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
 use crate::Strategy;
 
 /// Where a cycle's push is in the outbox.
@@ -115,15 +115,53 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         Ok(Some(batch))
     }
 
-    /// Pushes `batch`; returns it with the server's answer.
+    /// Pushes `batch`; returns it with the server's answer, one result per change.
+    ///
+    /// A request the server finds too large (413: over its body limit, or too many changes) is
+    /// sent again as two halves, one after the other, and so on down to single changes. A change
+    /// too large on its own is rejected with the server's reason, so it never holds back the
+    /// changes after it (the app sees it in `rejected()`; an edit sends it again).
     async fn send(&self, batch: Batch) -> Result<(Batch, PushResponse)> {
-        let request = self.push_request(&batch);
-        let response = self.transport.push(&request).await?;
-        if !response.success {
-            return Err(Error::Protocol(
-                "push answered success=false with a 2xx status".to_owned(),
-            ));
+        let mut results = Vec::with_capacity(batch.len());
+        let mut timestamp = String::new();
+        // Parts of `batch` still to send, the next one last.
+        let mut parts = vec![(0, batch.len())];
+        while let Some((start, end)) = parts.pop() {
+            let part = &batch[start..end];
+            let request = self.push_request(part);
+            match self.transport.push(&request).await {
+                Ok(response) if !response.success => {
+                    return Err(Error::Protocol(
+                        "push answered success=false with a 2xx status".to_owned(),
+                    ))
+                }
+                Ok(response) => {
+                    results.extend(response.results);
+                    timestamp = response.timestamp;
+                }
+                Err(TransportError::Refused {
+                    status: 413,
+                    code,
+                    message,
+                }) => match part.len() {
+                    0 | 1 => results.extend(
+                        part.iter()
+                            .filter_map(|(c, r)| too_large(c, r, &code, &message)),
+                    ),
+                    n => {
+                        let middle = start + n / 2;
+                        parts.push((middle, end));
+                        parts.push((start, middle));
+                    }
+                },
+                Err(e) => return Err(e.into()),
+            }
         }
+        let response = PushResponse {
+            success: true,
+            results,
+            timestamp,
+        };
         Ok((batch, response))
     }
 
@@ -264,4 +302,25 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         self.emit_records(&events);
         Ok(())
     }
+}
+
+/// The result of a change the server refused to take even alone (`code`, `message`: its 413).
+fn too_large(
+    collection: &str,
+    record: &LocalRecord,
+    code: &str,
+    message: &str,
+) -> Option<ChangeResult> {
+    let pending = record.pending.as_ref()?;
+    let mut result = ChangeResult::new(
+        collection,
+        record.id.as_str(),
+        pending.change_id.as_str(),
+        ResultStatus::Rejected,
+    );
+    result.reason = Some(code.to_owned());
+    result.message = Some(format!(
+        "the server refused this change even alone: {message}"
+    ));
+    Some(result)
 }

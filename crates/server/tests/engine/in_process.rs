@@ -36,11 +36,17 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
+        Self::with_body_limit(ferrysync_server::Config::default().body_limit).await
+    }
+
+    /// A server that refuses request bodies over `body_limit` bytes (413).
+    pub(crate) async fn with_body_limit(body_limit: usize) -> Self {
         let path =
             std::env::temp_dir().join(format!("ferrysync-engine-{}.db", uuid::Uuid::new_v4()));
         let config = ferrysync_server::Config {
             database: format!("sqlite://{}", path.display()),
             rate_limit: 0.0,
+            body_limit,
             ..ferrysync_server::Config::default()
         };
         let store = store::open(&config.database).await.expect("open store");
