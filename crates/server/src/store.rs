@@ -81,6 +81,10 @@ pub struct PulledRecord {
     pub updated_at: String,
 }
 
+/// A pull page ends after the record that brings its records' data to this many bytes or more,
+/// even when its `limit` would allow more records (records are at most 1 MiB each).
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// One page of a pull.
 #[derive(Debug, Clone)]
 pub struct PullPage {

@@ -55,6 +55,7 @@ backend_tests! {
     sync::lost_response_then_edit_is_not_a_conflict,
     sync::tombstones_are_pulled_and_conflict_like_edits,
     sync::paging_through_2500_records,
+    sync::large_records_make_smaller_pages,
     sync::full_sync_pushes_then_pulls,
     status::device_status_tracks_pushes_and_pulls,
     status::device_status_counts_only_the_collections_the_device_pulls,

@@ -97,7 +97,8 @@ macro_rules! impl_change_store {
                 RECORD_COLUMNS, RESOLVER_DEVICE,
             };
             use crate::store::sql_push::{placeholders, MAX_BINDS};
-            use crate::store::{ChangeStore, PullPage, PullQuery, PulledRecord, PushItem};
+            use crate::store::{ChangeStore, PullPage, PullQuery, PulledRecord, PushItem, MAX_PAGE_BYTES};
+            use futures_util::TryStreamExt;
             use crate::time::{rfc3339, unix_millis};
 
             type Row = <$db as sqlx::Database>::Row;

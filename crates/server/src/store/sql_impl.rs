@@ -99,26 +99,29 @@ macro_rules! impl_trait {
                 if exclude {
                     q = q.bind(device);
                 }
-                let rows = q.bind(i64::from(query.limit) + 1).fetch_all(&self.pool).await?;
-                let mut top = None;
-                let mut page = Vec::with_capacity(rows.len());
-                for row in &rows {
+                // Rows are read as they come, and the page ends early once its records' data
+                // reaches MAX_PAGE_BYTES: large records make smaller pages, never one of up to a
+                // thousand MiB-sized records (nor a read of them all for each such page).
+                let mut rows = q.bind(i64::from(query.limit) + 1).fetch(&self.pool);
+                let (mut top, mut cursor, mut bytes) = (None, query.after, 0);
+                let mut records = Vec::new();
+                let mut has_more = false;
+                while let Some(row) = rows.try_next().await? {
                     if exclude {
                         top = row.try_get::<Option<i64>, _>("top")?;
                     }
                     // Only the empty page's single row has no seq (`p` joined nothing).
-                    if let Some(seq) = row.try_get::<Option<i64>, _>("seq")? {
-                        page.push((row, seq));
+                    let Some(seq) = row.try_get::<Option<i64>, _>("seq")? else { continue };
+                    if records.len() == query.limit as usize || bytes >= MAX_PAGE_BYTES {
+                        has_more = true;
+                        break;
                     }
-                }
-                let has_more = page.len() > query.limit as usize;
-                page.truncate(query.limit as usize);
-                let mut cursor = query.after;
-                let mut records = Vec::with_capacity(page.len());
-                for (row, seq) in page {
+                    let record = pulled_from_row(&row)?;
+                    bytes += record.data.get().len();
                     cursor = seq;
-                    records.push(pulled_from_row(row)?);
+                    records.push(record);
                 }
+                drop(rows);
                 if !has_more {
                     cursor = cursor.max(top.unwrap_or(cursor));
                 }

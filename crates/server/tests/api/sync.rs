@@ -312,3 +312,40 @@ pub(crate) async fn first_pull_by_timestamp_and_collection_filter(backend: Backe
     assert_eq!(page["changes"][0]["collection"], "tasks");
     server.stop().await;
 }
+
+/// Pages end once their records' data reaches 4 MiB (`MAX_PAGE_BYTES`), whatever the limit:
+/// 20 records of 300 KB come as 14 (the fourteenth brings the page past 4 MiB) and 6, in order,
+/// each once, and the cursor of the short page goes on where it stopped.
+pub(crate) async fn large_records_make_smaller_pages(backend: Backend) {
+    let server = backend.start().await;
+    let s = server.register("alice").await;
+    let text = "x".repeat(300_000);
+    for part in 0..2 {
+        let items: Vec<Value> = (part * 10..part * 10 + 10)
+            .map(|k| {
+                let id = format!("r{k:02}");
+                change(&id, &id, None, 1000 + k, "phone", json!({"text": text}))
+            })
+            .collect();
+        server
+            .push(&s, "phone", json!({"files": items}), json!({}))
+            .await;
+    }
+    let (mut cursor, mut ids, mut pages) = (None::<String>, Vec::new(), Vec::new());
+    loop {
+        let page = server
+            .pull(&s, "laptop", cursor.as_deref(), Some(1000))
+            .await;
+        let changes = page["changes"].as_array().unwrap();
+        ids.extend(changes.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        pages.push((changes.len(), page["hasMore"].as_bool().unwrap()));
+        cursor = Some(page["cursor"].as_str().unwrap().to_owned());
+        if page["hasMore"] == false {
+            break;
+        }
+    }
+    assert_eq!(pages, [(14, true), (6, false)]);
+    let expected: Vec<String> = (0..20).map(|k| format!("r{k:02}")).collect();
+    assert_eq!(ids, expected);
+    server.stop().await;
+}
