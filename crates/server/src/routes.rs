@@ -28,14 +28,25 @@ pub(crate) fn router() -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("route") })
 }
 
-/// Checks a device id: 1 to 256 bytes.
+/// Checks a device id: 1 to 256 bytes, no NUL.
 fn check_device_id(device_id: &str) -> Result<(), ApiError> {
     if device_id.is_empty() || device_id.len() > ferrysync_core::protocol::MAX_ID_LEN {
         return Err(ApiError::InvalidRequest(
             "deviceId must be 1 to 256 bytes".to_owned(),
         ));
     }
-    Ok(())
+    no_nul("deviceId", device_id)
+}
+
+/// Refuses NUL (U+0000) in `text`, a string the server keys rows by (`what` names it): the
+/// database may not store it (PostgreSQL's `TEXT` cannot), so both backends refuse it alike.
+fn no_nul(what: &str, text: &str) -> Result<(), ApiError> {
+    match text.contains('\0') {
+        true => Err(ApiError::InvalidRequest(format!(
+            "{what} must not contain NUL (U+0000)"
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// Checks `protocolVersion`.

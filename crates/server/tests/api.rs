@@ -10,6 +10,7 @@ mod api {
     pub(crate) mod conflict_lifecycle;
     pub(crate) mod conflicts;
     pub(crate) mod durability;
+    pub(crate) mod nul;
     pub(crate) mod own_writes;
     pub(crate) mod processed;
     pub(crate) mod records;
@@ -71,6 +72,7 @@ backend_tests! {
     conflicts::users_are_isolated,
     abuse::malformed_json_wrong_types_missing_fields,
     abuse::bad_items_are_rejected_alone,
+    nul::nul_in_keys_is_refused_alike_on_both_backends,
     abuse::oversized_bodies_and_batches,
     abuse::rate_limit_answers_429_with_retry_after,
     abuse::health_openapi_cors_gzip_static,

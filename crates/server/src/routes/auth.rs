@@ -37,6 +37,7 @@ async fn register(
             "username must be 1 to 64 characters".to_owned(),
         ));
     }
+    super::no_nul("username", username)?;
     if creds.password.chars().count() < MIN_PASSWORD_LEN {
         return Err(ApiError::InvalidRequest(format!(
             "password must be at least {MIN_PASSWORD_LEN} characters"
@@ -61,6 +62,7 @@ async fn login(
     State(state): State<AppState>,
     Body(creds): Body<Credentials>,
 ) -> Result<Json<AuthResponse>> {
+    super::no_nul("username", &creds.username)?;
     // Guessing passwords is rate-limited per username, like sync requests are per user.
     state
         .limiter

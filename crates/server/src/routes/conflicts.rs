@@ -53,6 +53,7 @@ async fn list(
         }
     };
     let device = query.device_id.as_deref().filter(|d| !d.is_empty());
+    super::no_nul("deviceId", device.unwrap_or_default())?;
     let conflicts = state
         .store
         .conflicts(&user.id, query.status, device)
@@ -69,6 +70,7 @@ async fn resolve(
     user: User,
     Body(req): Body<ResolveRequest>,
 ) -> Result<Json<ResolveResponse>> {
+    super::no_nul("conflictId", &req.conflict_id)?;
     if req.resolution == Resolution::Merged {
         let Some(data) = req.data.as_ref().filter(|data| data.is_object()) else {
             return Err(ApiError::InvalidRequest(

@@ -38,6 +38,9 @@ pub(super) async fn run(
 ) -> Result<PullResponse<PulledRecord>> {
     check_version(req.protocol_version)?;
     check_device_id(&req.device_id)?;
+    for collection in req.collections.iter().flatten() {
+        super::no_nul("a collection name", collection)?;
+    }
     let after = match req.cursor.as_deref() {
         None | Some("") => 0,
         Some(cursor) => cursor

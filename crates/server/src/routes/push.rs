@@ -129,6 +129,12 @@ fn check(
             "collection name must be 1 to 256 bytes".to_owned(),
         ));
     }
+    if collection.contains('\0') {
+        return Err((
+            "invalid_id",
+            "collection name must not contain NUL (U+0000)".to_owned(),
+        ));
+    }
     let change = match serde_json::from_str::<Change>(raw.get()) {
         Ok(change) => change,
         Err(err) => {
@@ -150,6 +156,18 @@ fn check(
             "invalid_change",
             format!("deviceId must be 1 to {MAX_ID_LEN} bytes"),
         ));
+    }
+    for (what, text) in [
+        ("changeId", change.change_id.as_str()),
+        ("deviceId", change.device_id.as_str()),
+        ("hlc", change.hlc.device.as_str()),
+    ] {
+        if text.contains('\0') {
+            return Err((
+                "invalid_change",
+                format!("{what} must not contain NUL (U+0000)"),
+            ));
+        }
     }
     if !change.deleted && !change.data.is_object() {
         return Err((
@@ -173,6 +191,9 @@ fn check_id(id: Option<&str>) -> Result<(), Rejection> {
     match id.map(str::len) {
         Some(len) if len == 0 || len > MAX_ID_LEN => {
             Err(("invalid_id", format!("id must be 1 to {MAX_ID_LEN} bytes")))
+        }
+        _ if id.is_some_and(|id| id.contains('\0')) => {
+            Err(("invalid_id", "id must not contain NUL (U+0000)".to_owned()))
         }
         _ => Ok(()),
     }

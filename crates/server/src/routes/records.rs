@@ -27,6 +27,7 @@ async fn record(
                 "{what} must be 1 to {MAX_ID_LEN} bytes"
             )));
         }
+        super::no_nul(what, value)?;
     }
     let record = state.store.record(&user.id, &collection, &id).await?;
     record.map(Json).ok_or(ApiError::NotFound("record"))

@@ -18,6 +18,7 @@ async fn status(
     user: User,
     Path(device_id): Path<String>,
 ) -> Result<Json<DeviceStatus>> {
+    super::no_nul("deviceId", &device_id)?;
     let status = state.store.device_status(&user.id, &device_id).await?;
     status.map(Json).ok_or(ApiError::NotFound("device"))
 }

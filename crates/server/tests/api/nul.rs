@@ -1,0 +1,83 @@
+//! NUL (U+0000) in the strings the server keys its rows by. PostgreSQL's `TEXT` cannot hold it,
+//! so on PostgreSQL each of these was a 500; now both backends refuse it alike, and a push item
+//! carrying it is rejected alone, never failing (or, retried, blocking) the others.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::common::{change, hlc, Backend};
+
+pub(crate) async fn nul_in_keys_is_refused_alike_on_both_backends(backend: Backend) {
+    let server = backend.start().await;
+    let s = server.register("alice").await;
+    let token = Some(s.token.as_str());
+    let ok = change("fine", "c-fine", None, 1000, "d", json!({"x": "\u{0}"}));
+    let mut bad_hlc = change("h", "c-h", None, 1000, "d", json!({}));
+    bad_hlc["hlc"] = json!(hlc(1000, "d\u{0}"));
+    let items = vec![
+        change("a\u{0}b", "c-id", None, 1000, "d", json!({})),
+        change("c", "c\u{0}", None, 1000, "d", json!({})),
+        change("e", "c-device", None, 1000, "d\u{0}", json!({})),
+        bad_hlc,
+        ok,
+    ];
+    let body = json!({"deviceId": "d", "changes": {"todos": items, "to\u{0}dos": [
+        change("f", "c-collection", None, 1000, "d", json!({}))]}});
+    let (status, body) = server.post("/api/sync/push", token, &body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results: Vec<(&str, &str)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap(),
+                r["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    // Collections in name order: "to\0dos" first.
+    assert_eq!(
+        results,
+        [
+            ("rejected", "invalid_id"),
+            ("rejected", "invalid_id"),
+            ("rejected", "invalid_change"),
+            ("rejected", "invalid_change"),
+            ("rejected", "invalid_change"),
+            ("applied", ""),
+        ],
+        "{body}"
+    );
+    let pulled = server.pull(&s, "other", None, None).await;
+    assert_eq!(pulled["changes"][0]["data"], json!({"x": "\u{0}"}));
+
+    // Everywhere else: a 400 that says so, on both backends.
+    let refused = |(status, body): (StatusCode, Value)| {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("NUL"),
+            "{body}"
+        );
+    };
+    let push = json!({"deviceId": "d\u{0}", "changes": {}});
+    refused(server.post("/api/sync/push", token, &push).await);
+    let pull = json!({"deviceId": "d\u{0}"});
+    refused(server.post("/api/sync/pull", token, &pull).await);
+    let pull = json!({"deviceId": "d", "collections": ["to\u{0}dos"]});
+    refused(server.post("/api/sync/pull", token, &pull).await);
+    let resolve = json!({"conflictId": "x\u{0}", "resolution": "server"});
+    refused(
+        server
+            .post("/api/sync/resolve-conflict", token, &resolve)
+            .await,
+    );
+    let credentials = json!({"username": "bob\u{0}", "password": "correct horse"});
+    refused(server.post("/api/auth/register", None, &credentials).await);
+    refused(server.post("/api/auth/login", None, &credentials).await);
+    refused(server.get("/api/sync/records/todos/a%00b", token).await);
+    refused(server.get("/api/sync/conflicts?deviceId=d%00", token).await);
+    refused(server.get("/api/sync/status/d%00", token).await);
+    server.stop().await;
+}
