@@ -44,7 +44,8 @@ pub type Written = (String, Option<JsValue>);
 pub type WriteOutcome = (Vec<Written>, Vec<SyncStatus>);
 
 /// Checks a record from the app and copies it (the app's object is never modified): a plain
-/// object whose `id`, if present, is a non-empty string of at most [`MAX_ID_LEN`] bytes. Returns
+/// object whose `id`, if present, is a non-empty string of at most [`MAX_ID_LEN`] bytes and no
+/// NUL (U+0000), which the server refuses. Returns
 /// the id (a new UUID v4 when absent), the copy and whether the id is new. `_sync` is dropped.
 pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
     if !record.is_object() || Array::is_array(record) {
@@ -70,9 +71,9 @@ pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
 /// Checks a record id from the app.
 pub fn check_id(id: &JsValue) -> Result<String> {
     match id.as_string() {
-        Some(id) if !id.is_empty() && id.len() <= MAX_ID_LEN => Ok(id),
+        Some(id) if !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0') => Ok(id),
         _ => Err(Error::InvalidRecord(format!(
-            "id must be a non-empty string of at most {MAX_ID_LEN} bytes"
+            "id must be a non-empty string of at most {MAX_ID_LEN} bytes, without NUL (U+0000)"
         ))),
     }
 }

@@ -17,6 +17,7 @@
 //! disk, and only missing stores and indexes are created, in a `versionchange` at version + 1.
 
 use ferrysync_core::error::Quoted;
+use ferrysync_core::protocol::MAX_ID_LEN;
 use serde::ser::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DomStringList, IdbDatabase, IdbObjectStoreParameters, IdbTransaction};
@@ -128,12 +129,19 @@ impl Serialize for Schema {
 }
 
 /// Checks a collection or index name: non-empty, and collections may not start with `_`
-/// (reserved for ferrysync's own stores).
+/// (reserved for ferrysync's own stores) nor be what the server refuses (over
+/// [`MAX_ID_LEN`] bytes, or holding a NUL).
 pub fn check(schema: &Schema) -> Result<()> {
     for (collection, indexes) in schema.iter() {
         if collection.is_empty() || collection.starts_with('_') {
             return Err(Error::InvalidOptions(format!(
                 "collection name {} must be non-empty and not start with '_'",
+                Quoted(collection)
+            )));
+        }
+        if collection.len() > MAX_ID_LEN || collection.contains('\0') {
+            return Err(Error::InvalidOptions(format!(
+                "collection name {} must be at most {MAX_ID_LEN} bytes, without NUL (U+0000)",
                 Quoted(collection)
             )));
         }

@@ -13,6 +13,7 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         eq(await code(db.put("customers", { id: 7 })), "INVALID_RECORD", "numeric id");
         eq(await code(db.put("customers", { id: "" })), "INVALID_RECORD", "empty id");
         eq(await code(db.put("customers", { id: "x".repeat(257) })), "INVALID_RECORD", "long id");
+        eq(await code(db.put("customers", { id: "a\u0000b" })), "INVALID_RECORD", "id with a NUL");
         eq(await code(db.put("customers", { f: () => 1 })), "INVALID_RECORD", "a function cannot be stored");
         eq(await code(db.put("nope", {})), "UNKNOWN_COLLECTION", "put");
         eq(await code(db.get("nope", "a")), "UNKNOWN_COLLECTION", "get");
@@ -27,6 +28,8 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
           eq(await code(FerrySync.open({ name: "x", collections: {}, batchSize })), "INVALID_OPTIONS", `batchSize ${batchSize}`);
         eq(await code(FerrySync.open({ name: "x", collections: {}, getToken: "t" })), "INVALID_OPTIONS", "getToken not a function");
         eq(await code(FerrySync.open({ name: "x", collections: { _outbox: {} } })), "INVALID_OPTIONS", "reserved name");
+        eq(await code(FerrySync.open({ name: "x", collections: { ["c".repeat(257)]: {} } })), "INVALID_OPTIONS", "long name");
+        eq(await code(FerrySync.open({ name: "x", collections: { "a\u0000b": {} } })), "INVALID_OPTIONS", "name with a NUL");
         try { await db.put("nope", {}); } catch (e) {
           if (!(e instanceof Error) || !/unknown collection "nope"/.test(e.message)) throw new Error("message: " + e.message);
         }
