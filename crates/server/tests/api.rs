@@ -10,12 +10,12 @@ mod api {
     pub(crate) mod conflict_lifecycle;
     pub(crate) mod conflicts;
     pub(crate) mod durability;
-    pub(crate) mod nul;
     pub(crate) mod own_writes;
     pub(crate) mod processed;
     pub(crate) mod records;
     pub(crate) mod status;
     pub(crate) mod sync;
+    pub(crate) mod text;
 }
 
 /// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per case.
@@ -72,7 +72,8 @@ backend_tests! {
     conflicts::users_are_isolated,
     abuse::malformed_json_wrong_types_missing_fields,
     abuse::bad_items_are_rejected_alone,
-    nul::nul_in_keys_is_refused_alike_on_both_backends,
+    text::nul_in_keys_is_refused_alike_on_both_backends,
+    text::a_lone_surrogate_rejects_its_item_alone_by_its_id,
     abuse::oversized_bodies_and_batches,
     abuse::rate_limit_answers_429_with_retry_after,
     abuse::health_openapi_cors_gzip_static,

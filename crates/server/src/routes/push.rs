@@ -8,6 +8,7 @@ use ferrysync_core::protocol::{
     MAX_RECORD_BYTES,
 };
 use ferrysync_core::CollectionPolicy;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -90,22 +91,30 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
 /// Why an item was rejected: a stable reason code and a message.
 type Rejection = (&'static str, String);
 
-/// The rejected result for `raw`, echoing its id and changeId when it has them.
+/// The id and changeId of a rejected item, read past whatever else is wrong with it (its other
+/// members are skipped unread, so a `data` that is no valid JSON text does not hide them).
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Echo {
+    id: Option<Value>,
+    change_id: Option<Value>,
+}
+
+/// The rejected result for `raw`, echoing its id and changeId when it has them (the device
+/// matches the result to its change by them).
 fn rejected(collection: &str, raw: &RawValue, (reason, message): Rejection) -> ChangeResult {
-    let raw: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-    let text = |key: &str| {
-        raw.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+    let echo: Echo = serde_json::from_str(raw.get()).unwrap_or_default();
+    let text = |value: Option<Value>| match value {
+        Some(Value::String(text)) => text,
+        _ => String::new(),
     };
     ChangeResult {
         reason: Some(reason.to_owned()),
         message: Some(message),
         ..ChangeResult::new(
             collection,
-            text("id"),
-            text("changeId"),
+            text(echo.id),
+            text(echo.change_id),
             ResultStatus::Rejected,
         )
     }
@@ -168,6 +177,18 @@ fn check(
                 format!("{what} must not contain NUL (U+0000)"),
             ));
         }
+    }
+    // The data was only scanned so far, which lets a lone UTF-16 surrogate escape through; read
+    // as a value, it fails (and would read as nothing at all below).
+    if let Some(Err(err)) = change.data.raw().map(serde_json::from_str::<Value>) {
+        let err = err.to_string();
+        let message = match err.contains("surrogate") || err.contains("hex escape") {
+            true => {
+                format!("a string in data is not valid Unicode (a lone UTF-16 surrogate): {err}")
+            }
+            false => format!("data is not valid JSON: {err}"),
+        };
+        return Err(("invalid_change", message));
     }
     if !change.deleted && !change.data.is_object() {
         return Err((

@@ -1,6 +1,10 @@
-//! NUL (U+0000) in the strings the server keys its rows by. PostgreSQL's `TEXT` cannot hold it,
-//! so on PostgreSQL each of these was a 500; now both backends refuse it alike, and a push item
-//! carrying it is rejected alone, never failing (or, retried, blocking) the others.
+//! Text the server cannot key or store.
+//!
+//! - NUL (U+0000) in the strings the server keys its rows by: PostgreSQL's `TEXT` cannot hold
+//!   it, so on PostgreSQL each of these was a 500. Now both backends refuse it alike, and a push
+//!   item carrying it is rejected alone, never failing (or, retried, blocking) the others.
+//! - A lone UTF-16 surrogate escape (`"\ud800"`, as `JSON.stringify` writes a string cut in the
+//!   middle of an emoji) is no Unicode text: its item is rejected alone, under its own id.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -79,5 +83,52 @@ pub(crate) async fn nul_in_keys_is_refused_alike_on_both_backends(backend: Backe
     refused(server.get("/api/sync/records/todos/a%00b", token).await);
     refused(server.get("/api/sync/conflicts?deviceId=d%00", token).await);
     refused(server.get("/api/sync/status/d%00", token).await);
+    server.stop().await;
+}
+
+pub(crate) async fn a_lone_surrogate_rejects_its_item_alone_by_its_id(backend: Backend) {
+    let server = backend.start().await;
+    let s = server.register("alice").await;
+    let item = |id: &str, text: &str| {
+        let hlc = hlc(1000, "d");
+        format!(
+            r#"{{"id":"{id}","changeId":"c-{id}","hlc":"{hlc}","deviceId":"d","data":{{"t":"{text}"}}}}"#
+        )
+    };
+    // Raw text: serde_json cannot hold a lone surrogate in a string to send.
+    let body = format!(
+        r#"{{"deviceId":"d","changes":{{"todos":[{},{},{}]}}}}"#,
+        item("cut", r"\ud83d"),
+        item("pair", r"\ud83d\ude00"),
+        item("low", r"\ude00 after"),
+    );
+    let request = server
+        .client
+        .post(format!("{}/api/sync/push", server.base))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body(body);
+    let (status, body) = server.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str, &str)> = results
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap_or("");
+            (text("id"), text("changeId"), text("status"), text("reason"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("cut", "c-cut", "rejected", "invalid_change"),
+            ("pair", "c-pair", "applied", ""),
+            ("low", "c-low", "rejected", "invalid_change"),
+        ]
+    );
+    let message = results[0]["message"].as_str().unwrap();
+    assert!(message.contains("surrogate"), "{message}");
+    let pulled = server.pull(&s, "other", None, None).await;
+    assert_eq!(pulled["changes"][0]["data"], json!({"t": "\u{1f600}"}));
     server.stop().await;
 }
