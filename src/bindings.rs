@@ -218,9 +218,16 @@ impl FerrySync {
 /// does not check the type, and a number passed there reached the allocator with a bad length (a
 /// "memory access out of bounds" trap, the wasm heap possibly corrupted).
 pub(crate) fn text(value: &JsValue, name: &str) -> Result<String, Error> {
-    value
+    let text = value
         .as_string()
-        .ok_or_else(|| Error::InvalidArgument(format!("{name} must be a string")))
+        .ok_or_else(|| Error::InvalidArgument(format!("{name} must be a string")))?;
+    // A lone surrogate would come out of `as_string` as U+FFFD: another name.
+    match value.unchecked_ref::<js_sys::JsString>().is_valid_utf16() {
+        true => Ok(text),
+        false => Err(Error::InvalidArgument(format!(
+            "{name} must be valid Unicode (it holds a lone UTF-16 surrogate)"
+        ))),
+    }
 }
 
 /// A callback argument, or an `INVALID_ARGUMENT` error: wasm-bindgen does not check that a

@@ -45,7 +45,7 @@ pub type WriteOutcome = (Vec<Written>, Vec<SyncStatus>);
 
 /// Checks a record from the app and copies it (the app's object is never modified): a plain
 /// object whose `id`, if present, is a non-empty string of at most [`MAX_ID_LEN`] bytes and no
-/// NUL (U+0000), which the server refuses. Returns
+/// NUL (U+0000), which the server refuses, and whose strings are all valid Unicode. Returns
 /// the id (a new UUID v4 when absent), the copy and whether the id is new. `_sync` is dropped.
 pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
     if !record.is_object() || Array::is_array(record) {
@@ -54,6 +54,13 @@ pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
         ));
     }
     let copy = Object::assign(&Object::new(), record.unchecked_ref());
+    if let Some(path) = objects::ill_formed(&copy) {
+        return Err(Error::InvalidRecord(format!(
+            "{} holds a string that is not valid Unicode (a lone UTF-16 surrogate, as cutting a \
+             string inside an emoji leaves), which the server cannot store",
+            Quoted(&path)
+        )));
+    }
     objects::with(|keys| {
         let id = Reflect::get(&copy, &keys.id).unwrap_or_default();
         let (id, fresh) = if id.is_undefined() {
@@ -70,10 +77,17 @@ pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
 
 /// Checks a record id from the app.
 pub fn check_id(id: &JsValue) -> Result<String> {
+    // (A lone surrogate would come out of `as_string` as U+FFFD: another id.)
+    let unicode = id
+        .dyn_ref::<js_sys::JsString>()
+        .is_some_and(js_sys::JsString::is_valid_utf16);
     match id.as_string() {
-        Some(id) if !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0') => Ok(id),
+        Some(id) if unicode && !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0') => {
+            Ok(id)
+        }
         _ => Err(Error::InvalidRecord(format!(
-            "id must be a non-empty string of at most {MAX_ID_LEN} bytes, without NUL (U+0000)"
+            "id must be a non-empty string of at most {MAX_ID_LEN} bytes, valid Unicode without \
+             NUL (U+0000)"
         ))),
     }
 }

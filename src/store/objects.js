@@ -35,3 +35,27 @@ export function entry(k, c, id, sync, deleted, pending, o, u) {
   if (u !== undefined) e.u = u;
   return e;
 }
+
+const wellFormed = (s) => (s.isWellFormed ? s.isWellFormed() : !/\p{Surrogate}/u.test(s));
+
+/**
+ * Where a record the app writes holds a string or key that is not well-formed UTF-16 (a lone
+ * surrogate, as cutting a string inside an emoji leaves), which no UTF-8 store, the server's
+ * included, can keep: its path (`title`, `tags.2`); `undefined` when it holds none. Binary data
+ * is not entered, nor an object already seen (a cycle).
+ */
+export function illFormed(record) {
+  const seen = new Set();
+  const walk = (value, path) => {
+    if (typeof value === "string") return wellFormed(value) ? undefined : path;
+    if (value === null || typeof value !== "object" || seen.has(value) || ArrayBuffer.isView(value)) return undefined;
+    seen.add(value);
+    for (const key of Object.keys(value)) {
+      const at = path ? `${path}.${key}` : key;
+      const bad = wellFormed(key) ? walk(value[key], at) : at;
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  };
+  return walk(record, "");
+}

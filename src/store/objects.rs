@@ -52,6 +52,9 @@ pub fn with<R>(f: impl FnOnce(&Keys) -> R) -> R {
 
 #[wasm_bindgen(module = "/src/store/objects.js")]
 extern "C" {
+    /// The path of the first string or key in `record` that is not well-formed UTF-16.
+    #[wasm_bindgen(js_name = illFormed)]
+    pub fn ill_formed(record: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = syncMeta)]
     fn sync_meta(status: &JsValue, version: Option<f64>, updated_at: f64) -> JsValue;
     #[wasm_bindgen(js_name = rowSync)]

@@ -14,6 +14,19 @@ async fn errors_are_ferrysync_errors_with_stable_codes() {
         eq(await code(db.put("customers", { id: "" })), "INVALID_RECORD", "empty id");
         eq(await code(db.put("customers", { id: "x".repeat(257) })), "INVALID_RECORD", "long id");
         eq(await code(db.put("customers", { id: "a\u0000b" })), "INVALID_RECORD", "id with a NUL");
+        // Lone UTF-16 surrogates (a string cut inside an emoji): no server can store them.
+        eq(await code(db.put("customers", { name: "cut \ud83d" })), "INVALID_RECORD", "lone surrogate");
+        eq(await code(db.put("customers", { id: "a\ud800" })), "INVALID_RECORD", "id with a lone surrogate");
+        eq(await code(db.get("customers", "a\ud800")), "INVALID_ARGUMENT", "get by such an id");
+        eq(await code(db.all("customers\ud800")), "INVALID_ARGUMENT", "such a collection name");
+        eq(await code(db.put("customers", { ["k\ude00"]: 1 })), "INVALID_RECORD", "a key");
+        eq(await code(db.bulkPut("customers", [{ id: "fine" }, { a: { tags: ["ok", "\ude00"] } }])), "INVALID_RECORD", "nested");
+        try { await db.put("customers", { a: { tags: ["ok", "\ude00"] } }); } catch (e) {
+          if (!/"a\.tags\.1" holds a string that is not valid Unicode/.test(e.message)) throw new Error("message: " + e.message);
+        }
+        eq(await db.get("customers", "fine"), undefined, "nothing of a refused bulkPut is written");
+        const pair = await db.put("orders", { note: "😀 \ud83d\ude00", bytes: new Uint8Array([0xd8, 0x3d]) });
+        eq((await db.get("orders", pair.id)).note, "😀 😀", "a whole pair is fine");
         eq(await code(db.put("customers", { f: () => 1 })), "INVALID_RECORD", "a function cannot be stored");
         eq(await code(db.put("nope", {})), "UNKNOWN_COLLECTION", "put");
         eq(await code(db.get("nope", "a")), "UNKNOWN_COLLECTION", "get");
