@@ -36,7 +36,8 @@ export function entry(k, c, id, sync, deleted, pending, o, u) {
   return e;
 }
 
-const wellFormed = (s) => (s.isWellFormed ? s.isWellFormed() : !/\p{Surrogate}/u.test(s));
+const wellFormed = String.prototype.isWellFormed
+  ? (s) => s.isWellFormed() : (s) => !/\p{Surrogate}/u.test(s);
 
 /**
  * Where a record the app writes holds a string or key that is not well-formed UTF-16 (a lone
@@ -45,17 +46,28 @@ const wellFormed = (s) => (s.isWellFormed ? s.isWellFormed() : !/\p{Surrogate}/u
  * is not entered, nor an object already seen (a cycle).
  */
 export function illFormed(record) {
-  const seen = new Set();
-  const walk = (value, path) => {
-    if (typeof value === "string") return wellFormed(value) ? undefined : path;
-    if (value === null || typeof value !== "object" || seen.has(value) || ArrayBuffer.isView(value)) return undefined;
-    seen.add(value);
-    for (const key of Object.keys(value)) {
-      const at = path ? `${path}.${key}` : key;
-      const bad = wellFormed(key) ? walk(value[key], at) : at;
-      if (bad !== undefined) return bad;
+  const bad = walk(record, undefined);
+  return bad && bad.reverse().join(".");
+}
+
+/** `illFormed`'s path, innermost key first; `seen` is made when the first nested object is. */
+function walk(object, seen) {
+  for (const key of Object.keys(object)) {
+    if (!wellFormed(key)) return [key];
+    const value = object[key];
+    if (typeof value === "string") {
+      if (!wellFormed(value)) return [key];
+      continue;
     }
-    return undefined;
-  };
-  return walk(record, "");
+    if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) continue;
+    seen ??= new Set([object]);
+    if (seen.has(value)) continue;
+    seen.add(value);
+    const bad = walk(value, seen);
+    if (bad) {
+      bad.push(key);
+      return bad;
+    }
+  }
+  return undefined;
 }
