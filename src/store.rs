@@ -13,6 +13,7 @@ pub mod fold;
 pub mod idb;
 pub mod listing;
 pub mod objects;
+mod reconnect;
 pub mod row;
 pub mod schema;
 
@@ -135,8 +136,9 @@ impl IndexedDb {
     }
 
     /// Starts a transaction over `stores`, read-write when `write` (the borrow of the connection
-    /// ends before it returns).
-    pub fn transaction(&self, stores: &[&str], write: bool) -> Result<IdbTransaction> {
+    /// ends before it returns), on a connection reopened first if another's upgrade closed it.
+    pub async fn transaction(&self, stores: &[&str], write: bool) -> Result<IdbTransaction> {
+        self.reconnect().await?;
         let db = self.connection()?;
         idb::transaction(&db, stores, write)
     }
@@ -152,7 +154,7 @@ impl Drop for IndexedDb {
 impl LocalStore for IndexedDb {
     async fn get(&self, collection: &str, id: &str) -> Result<Option<LocalRecord>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX], false)?;
+        let tx = self.transaction(&[collection, OUTBOX], false).await?;
         let pair = read_pair(&tx, collection, id);
         let acks = acks::read(&tx, None)?;
         let ((row, entry), acks) = (pair.await?, acks.await?);
@@ -174,7 +176,7 @@ impl LocalStore for IndexedDb {
         // Ends a first pull's run of pages (the cycle's last write, a fold, a resolution): its
         // next page would find this update's stamp anyway, and its known keys are let go.
         self.fresh.end();
-        let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
+        let tx = self.write_transaction(keys.iter().map(|(c, _)| c)).await?;
         let written = batch::update(&tx, &self.device, keys, meta, f).await;
         idb::commit_or_abort(&tx, written).await
     }
@@ -190,7 +192,7 @@ impl LocalStore for IndexedDb {
         // first in the same transaction. When something was, that transaction is aborted and
         // the update redone, reading what changed (as for records from elsewhere).
         if let Some(stamp) = self.listings.of(read) {
-            let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
+            let tx = self.write_transaction(read.iter().map(|(c, _)| c)).await?;
             // Writes issued before their check must never commit unchecked.
             let guard = idb::AbortOnDrop::new(&tx);
             let assumed = batch::update_assumed(&tx, &self.device, read, meta, f, stamp).await;
@@ -214,7 +216,7 @@ impl LocalStore for IndexedDb {
                 }
             }
         }
-        let tx = self.write_transaction(read.iter().map(|(c, _)| c))?;
+        let tx = self.write_transaction(read.iter().map(|(c, _)| c)).await?;
         let written = batch::update_read(&tx, &self.device, read, meta, f).await;
         let (written, seen, nonce) = idb::commit_or_abort(&tx, written).await?;
         self.listings.relisted(seen, nonce);
@@ -255,7 +257,7 @@ impl LocalStore for IndexedDb {
             let own = if key == META_HLC { hlc } else { seq };
             return Ok(clock::answer(key, own, current.as_ref()));
         }
-        let tx = self.transaction(&[META], false)?;
+        let tx = self.transaction(&[META], false).await?;
         let value = idb::get(idb::store(&tx, META)?.get(&key.into())).await?;
         value.map(row::from_js).transpose()
     }
@@ -263,7 +265,7 @@ impl LocalStore for IndexedDb {
 
 impl IndexedDb {
     /// A read-write transaction over the outbox, meta and `collections` (each checked).
-    fn write_transaction<'a>(
+    async fn write_transaction<'a>(
         &self,
         collections: impl Iterator<Item = &'a String>,
     ) -> Result<IdbTransaction> {
@@ -274,7 +276,7 @@ impl IndexedDb {
                 stores.push(collection);
             }
         }
-        self.transaction(&stores, true)
+        self.transaction(&stores, true).await
     }
 
     /// How many optimistic updates so far (on this connection) were aborted and redone with
@@ -293,7 +295,7 @@ impl IndexedDb {
 
     /// The engine's `hlc` and `seq` meta entries and the app's clock entry.
     async fn clock_entries(&self) -> Result<[Option<Value>; 3]> {
-        let tx = self.transaction(&[META, OUTBOX], false)?;
+        let tx = self.transaction(&[META, OUTBOX], false).await?;
         let meta = idb::store(&tx, META)?;
         let hlc = idb::get(meta.get(&META_HLC.into()));
         let seq = idb::get(meta.get(&META_SEQ.into()));
@@ -316,7 +318,7 @@ impl IndexedDb {
         default: Value,
         also: &[&str],
     ) -> Result<(Value, Vec<Option<Value>>)> {
-        let tx = self.transaction(&[META], true)?;
+        let tx = self.transaction(&[META], true).await?;
         let store = idb::store(&tx, META)?;
         let current = idb::get(store.get(&key.into())).await?;
         let value = match current {

@@ -103,7 +103,7 @@ impl IndexedDb {
         clock: JsValue,
     ) -> Result<WriteOutcome> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX], true)?;
+        let tx = self.transaction(&[collection, OUTBOX], true).await?;
         match write_in(&tx, &self.device, collection, writes, clock).await {
             Ok(written) => {
                 idb::commit(&tx).await.map_err(record_error)?;
@@ -116,7 +116,7 @@ impl IndexedDb {
     /// The live row `collection/id`, if any.
     pub async fn get_row(&self, collection: &str, id: &str) -> Result<Option<JsValue>> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection, OUTBOX], false)?;
+        let tx = self.transaction(&[collection, OUTBOX], false).await?;
         let row = idb::get(idb::store(&tx, collection)?.get(&id.into()));
         let rows = idb::app_rows(&tx, collection, async {
             Ok(row.await?.into_iter().collect::<Array>())
@@ -150,7 +150,7 @@ impl IndexedDb {
             }
         }
         let range = key_range(range)?.map_or(JsValue::UNDEFINED, JsValue::from);
-        let tx = self.transaction(&[collection, OUTBOX], false)?;
+        let tx = self.transaction(&[collection, OUTBOX], false).await?;
         let store = idb::store(&tx, collection)?;
         let source: JsValue = match index {
             None => store.into(),
@@ -165,7 +165,7 @@ impl IndexedDb {
     /// Number of live records in `collection`.
     pub async fn count(&self, collection: &str) -> Result<u32> {
         self.check(collection)?;
-        let tx = self.transaction(&[collection], false)?;
+        let tx = self.transaction(&[collection], false).await?;
         Ok(idb::count(idb::store(&tx, collection)?.count()).await?)
     }
 }

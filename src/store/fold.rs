@@ -42,7 +42,7 @@ impl IndexedDb {
     async fn fold_all(&self) -> Result<usize> {
         let mut folded = 0;
         loop {
-            let tx = self.transaction(&[OUTBOX], false)?;
+            let tx = self.transaction(&[OUTBOX], false).await?;
             let acks = acks::read(&tx, None)?.await?;
             let keys = acks.keys(FOLD_BATCH, self.schema.keys());
             if keys.is_empty() {

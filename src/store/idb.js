@@ -60,9 +60,42 @@ export function open(name, version, upgrade, graceMs) {
     request.onblocked = () => {
       timer = setTimeout(() => end(fail, new DOMException(`database ${name} is blocked`, "BlockedError")), graceMs);
     };
-    request.onsuccess = () => { if (!end(ok, request.result)) request.result.close(); };
+    request.onsuccess = () => {
+      const db = request.result;
+      if (!end(ok, db)) return db.close();
+      // Another open upgrading the database (a newer app in another tab), or a deletion, must
+      // not be blocked by this connection: it closes, and is reopened on its next use.
+      db.onversionchange = (event) => {
+        db.close();
+        replaced.set(db, event.newVersion === null ? "delete" : "upgrade");
+      };
+    };
     request.onerror = (event) => { event.preventDefault(); end(fail, thrown ?? request.error); };
   });
+}
+
+/** Connections closed for another connection's upgrade or deletion: `"upgrade"` or `"delete"`. */
+const replaced = new WeakMap();
+/** Each upgraded connection's reopening, shared by every caller that finds it closed. */
+const reopenings = new WeakMap();
+
+/** Why `db` was closed for another connection (`"upgrade"`, `"delete"`), or `undefined`. */
+export function replacedBy(db) {
+  return replaced.get(db);
+}
+
+/**
+ * A connection to `db`'s database once the upgrade that closed `db` is done (the same promise
+ * for every caller). Rejects when the database is gone (it is never created again here).
+ */
+export function reopen(db, graceMs) {
+  let reopening = reopenings.get(db);
+  if (!reopening) {
+    const gone = () => { throw new DOMException(`database ${db.name} was deleted`, "NotFoundError"); };
+    reopening = open(db.name, 0, gone, graceMs);
+    reopenings.set(db, reopening);
+  }
+  return reopening;
 }
 
 /** Deletes database `name`. */

@@ -22,6 +22,10 @@ extern "C" {
     #[wasm_bindgen(js_name = open)]
     fn open_js(name: &str, version: u32, upgrade: &Function, grace_ms: f64) -> Promise;
     fn remove(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = replacedBy)]
+    fn replaced_by_js(db: &IdbDatabase) -> Option<String>;
+    #[wasm_bindgen(js_name = reopen)]
+    fn reopen_js(db: &IdbDatabase, grace_ms: f64) -> Promise;
     #[wasm_bindgen(js_name = cleanRows)]
     fn clean_rows(rows: Array, acks: &JsValue, collection: &str) -> Array;
 }
@@ -201,6 +205,21 @@ pub async fn open(
             Err(None)
         }
         Err(e) => Err(Some(js_store_error(&e))),
+    }
+}
+
+/// Why `db` was closed for another connection: `"upgrade"` or `"delete"` (see `idb.js`).
+pub fn replaced_by(db: &IdbDatabase) -> Option<String> {
+    replaced_by_js(db)
+}
+
+/// A connection to the database of `db`, which another connection's upgrade closed, once that
+/// upgrade is done; the same connection for every caller.
+pub async fn reopen(db: &IdbDatabase) -> Result<IdbDatabase> {
+    let grace_ms = super::schema::BLOCKED_GRACE_MS;
+    match JsFuture::from(reopen_js(db, grace_ms)).await {
+        Ok(db) => Ok(db.unchecked_into()),
+        Err(e) => Err(js_store_error(&e)),
     }
 }
 

@@ -78,7 +78,7 @@ impl IndexedDb {
             .collect();
         let mut stores = collections.clone();
         stores.push(OUTBOX);
-        let tx = self.transaction(&stores, false)?;
+        let tx = self.transaction(&stores, false).await?;
         let (row_index, entry_index) = listing.indexes();
         // A push's batch: the stamp read with it (see `clock::Listings`).
         let push = listing == Listing::Outbox && limit.is_some();
@@ -174,15 +174,15 @@ impl IndexedDb {
     }
 
     /// A read transaction over every collection store and the outbox.
-    fn listing_transaction(&self) -> Result<web_sys::IdbTransaction> {
+    async fn listing_transaction(&self) -> Result<web_sys::IdbTransaction> {
         let mut stores: Vec<&str> = self.schema.keys().map(String::as_str).collect();
         stores.push(OUTBOX);
-        self.transaction(&stores, false)
+        self.transaction(&stores, false).await
     }
 
     /// The numbers of `UNSYNCED`, `CONFLICT` and `REJECTED` records.
     pub(super) async fn status_counts(&self) -> Result<Counts> {
-        let tx = self.listing_transaction()?;
+        let tx = self.listing_transaction().await?;
         let code = |status| not_synced_code(status).map(f64::from);
         let n = |c: u32| usize::try_from(c).unwrap_or(usize::MAX);
         let pending = self.index_count(&tx, Listing::NotSynced, code(SyncStatus::Unsynced))?;
@@ -201,7 +201,7 @@ impl IndexedDb {
     /// Number of `UNSYNCED` records in all collections: the outbox (conflicts and rejections
     /// wait for a person and are counted by `status()`, not here).
     pub async fn pending_count(&self) -> crate::Result<u32> {
-        let tx = self.listing_transaction()?;
+        let tx = self.listing_transaction().await?;
         let all = self.index_count(&tx, Listing::Outbox, None)?;
         let acked = acks::read(&tx, None)?;
         let acked = u32::try_from(acked.await?.len()).unwrap_or(u32::MAX);

@@ -55,7 +55,7 @@ pub const LAYOUT_KEY: &str = "layout";
 
 /// How long an upgrade may wait for other connections to close before failing with
 /// `DB_BLOCKED`.
-const BLOCKED_GRACE_MS: f64 = 3000.0;
+pub(super) const BLOCKED_GRACE_MS: f64 = 3000.0;
 
 /// Collections and the indexed fields of each, both sorted by name. A sorted `Vec` rather
 /// than a `BTreeMap` of `BTreeSet`s: a schema has a handful of entries, and every map type
@@ -190,7 +190,8 @@ async fn connect(name: &str, version: u32, wanted: &Schema) -> Result<IdbDatabas
         move |db: IdbDatabase, tx: IdbTransaction| add_missing(&db, &tx, &wanted),
     );
     // `blocked` also fires while other connections are merely finishing their last transactions
-    // before closing (ferrysync's own close on drop), so they get a grace period.
+    // before closing (ferrysync's own close on drop, or on another open's `versionchange`, see
+    // `idb.js`), so they get a grace period.
     let opened = idb::open(
         name,
         version,

@@ -104,6 +104,45 @@ async fn an_upgrade_blocked_by_another_connection_fails_with_db_blocked() {
     "#)).await;
 }
 
+/// A newer version of the app opening the database in another tab (a new collection) upgrades
+/// it at once: the older tab's connection closes on `versionchange` and reopens after the
+/// upgrade, so both go on working. A deletion from another tab closes it for good.
+#[wasm_bindgen_test]
+async fn another_tabs_upgrade_goes_through_and_this_tab_goes_on() {
+    let name = db_name("upgraded-elsewhere");
+    let old = open(&name, CRM).await.unwrap();
+    js(
+        &old,
+        r#"
+        await db.put("customers", { id: "before", name: "B" });
+        globalThis.ferrysyncOld = db;
+    "#,
+    )
+    .await;
+    let new = open(
+        &name,
+        r#"{"customers": {"indexes": ["name", "city"]}, "orders": {}, "invoices": {}}"#,
+    )
+    .await
+    .expect("not blocked by the older connection");
+    js(&new, &format!(r#"
+        const old = globalThis.ferrysyncOld;
+        eq((await db.get("customers", "before")).name, "B", "the new tab reads the old one's write");
+        await old.put("customers", {{ id: "after", name: "A" }});
+        eq((await db.get("customers", "after")).name, "A", "the old tab writes after the upgrade");
+        eq((await old.get("customers", "after")).name, "A", "and reads");
+        eq(await old.pending(), 2, "its pending count");
+        await db.put("invoices", {{ id: "i1" }});
+        eq(await code(old.put("invoices", {{}})), "UNKNOWN_COLLECTION", "the old tab keeps its own schema");
+        await db.close();
+        // Deleted from another tab: closed for good, never recreated empty.
+        await FerrySync.deleteDatabase({name:?});
+        eq(await code(old.get("customers", "before")), "CLOSED", "after a deletion");
+        const names = (await indexedDB.databases()).map((d) => d.name);
+        eq(names.includes({name:?}), false, "the database stays deleted");
+    "#)).await;
+}
+
 #[wasm_bindgen_test]
 fn quota_errors_map_to_quota_exceeded() {
     let dom = js_sys::eval("new DOMException('the disk is full', 'QuotaExceededError')").unwrap();

@@ -33,7 +33,7 @@ impl IndexedDb {
     ) -> Result<Option<Vec<Option<LocalRecord>>>> {
         let mut assume = assume_absent;
         loop {
-            let tx = self.write_transaction(keys.iter().map(|(c, _)| c))?;
+            let tx = self.write_transaction(keys.iter().map(|(c, _)| c)).await?;
             // Writes issued before their check must never commit unchecked: a caller that
             // drops this future half-way aborts the transaction.
             let guard = idb::AbortOnDrop::new(&tx);
