@@ -5,7 +5,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ORIGIN, R
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::common::{change, numbered_changes, Backend};
+use super::common::{change, numbered_changes, outcomes, Backend};
 
 fn code(body: &Value) -> &str {
     body["error"]["code"]
@@ -105,17 +105,7 @@ pub(crate) async fn bad_items_are_rejected_alone(backend: Backend) {
     let (status, body) = server.post("/api/sync/push", Some(&s.token), &body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
-    let reasons: Vec<(&str, &str)> = body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap(),
-                r["reason"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let reasons = outcomes(&body);
     assert_eq!(
         reasons,
         [

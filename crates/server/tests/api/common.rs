@@ -294,3 +294,16 @@ pub(crate) fn delete(id: &str, change_id: &str, base: u64, millis: u64, device: 
         "deleted": true,
     })
 }
+
+/// Each result of a push answer as `(status, reason)`, the reason `""` when there is none.
+pub(crate) fn outcomes(body: &Value) -> Vec<(&str, &str)> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let reason = r["reason"].as_str().unwrap_or("");
+            (r["status"].as_str().unwrap(), reason)
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::common::{change, hlc, Backend};
+use super::common::{change, hlc, outcomes, Backend};
 
 pub(crate) async fn nul_in_keys_is_refused_alike_on_both_backends(backend: Backend) {
     let server = backend.start().await;
@@ -29,17 +29,7 @@ pub(crate) async fn nul_in_keys_is_refused_alike_on_both_backends(backend: Backe
         change("f", "c-collection", None, 1000, "d", json!({}))]}});
     let (status, body) = server.post("/api/sync/push", token, &body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let results: Vec<(&str, &str)> = body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["status"].as_str().unwrap(),
-                r["reason"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
+    let results = outcomes(&body);
     // Collections in name order: "to\0dos" first.
     assert_eq!(
         results,
