@@ -49,6 +49,19 @@ impl<T: DeserializeOwned + Default> LazyJson<T> {
         self.value.into_inner().expect("parsed above")
     }
 
+    /// The value, parsed now if it was not yet; the parse's error when the text, though it scanned
+    /// as JSON, does not read as a `T` (a lone UTF-16 surrogate escape in a string, say).
+    pub fn checked(&self) -> Result<&T, serde_json::Error> {
+        if let Some(value) = self.value.get() {
+            return Ok(value);
+        }
+        let value = match &self.raw {
+            Some(raw) => serde_json::from_str(raw.get())?,
+            None => T::default(),
+        };
+        Ok(self.value.get_or_init(|| value))
+    }
+
     fn parsed(&self) -> &T {
         self.value.get_or_init(|| match &self.raw {
             // (Always reads: see the type's invariant.)
@@ -187,6 +200,21 @@ mod tests {
         LazyJson<T>: DeserializeOwned,
     {
         serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn checked_tells_text_that_scans_but_does_not_read() {
+        // A lone surrogate escape passes the scan (escapes are not decoded) but not a parse.
+        let cut: LazyJson<Value> = lazy(r#"{"t": "\ud83d"}"#);
+        let err = cut.checked().expect_err("no valid string");
+        assert!(err.to_string().contains("escape"), "{err}");
+        let whole: LazyJson<Value> = lazy(r#"{"t": "\ud83d\ude00"}"#);
+        assert_eq!(whole.checked().unwrap(), &json!({"t": "\u{1f600}"}));
+        assert_eq!(
+            whole.raw(),
+            Some(r#"{"t": "\ud83d\ude00"}"#),
+            "the text is kept"
+        );
     }
 
     #[test]

@@ -179,8 +179,8 @@ fn check(
         }
     }
     // The data was only scanned so far, which lets a lone UTF-16 surrogate escape through; read
-    // as a value, it fails (and would read as nothing at all below).
-    if let Some(Err(err)) = change.data.raw().map(serde_json::from_str::<Value>) {
+    // as a value, it fails (once, the value is kept for what follows).
+    let data = change.data.checked().map_err(|err| {
         let err = err.to_string();
         let message = match err.contains("surrogate") || err.contains("hex escape") {
             true => {
@@ -188,16 +188,16 @@ fn check(
             }
             false => format!("data is not valid JSON: {err}"),
         };
-        return Err(("invalid_change", message));
-    }
-    if !change.deleted && !change.data.is_object() {
+        ("invalid_change", message)
+    })?;
+    if !change.deleted && !data.is_object() {
         return Err((
             "invalid_change",
             "data must be a JSON object unless deleted".to_owned(),
         ));
     }
     // Measured as the compact JSON the record is stored as, whatever the spacing it came in.
-    let size = serde_json::to_vec(&*change.data).map_or(0, |bytes| bytes.len());
+    let size = serde_json::to_vec(data).map_or(0, |bytes| bytes.len());
     if size > MAX_RECORD_BYTES {
         return Err((
             "payload_too_large",
