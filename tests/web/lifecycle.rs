@@ -135,12 +135,38 @@ async fn another_tabs_upgrade_goes_through_and_this_tab_goes_on() {
         await db.put("invoices", {{ id: "i1" }});
         eq(await code(old.put("invoices", {{}})), "UNKNOWN_COLLECTION", "the old tab keeps its own schema");
         await db.close();
-        // Deleted from another tab: closed for good, never recreated empty.
+        // Upgraded by a ferrysync with a newer layout: this build must not write there any more.
+        const {{ version }} = (await indexedDB.databases()).find((d) => d.name === {name:?});
+        await new Promise((ok, fail) => {{
+          const r = indexedDB.open({name:?}, version + 1);
+          r.onupgradeneeded = () => r.transaction.objectStore("_meta").put(99, "layout");
+          r.onsuccess = () => {{ r.result.close(); ok(); }};
+          r.onerror = fail;
+        }});
+        eq(await code(old.get("customers", "before")), "CLOSED", "after a newer layout's upgrade");
         await FerrySync.deleteDatabase({name:?});
-        eq(await code(old.get("customers", "before")), "CLOSED", "after a deletion");
+    "#)).await;
+}
+
+/// A deletion from another tab closes this tab's database for good; it is never created again.
+#[wasm_bindgen_test]
+async fn another_tabs_deletion_closes_the_database_for_good() {
+    let name = db_name("deleted-elsewhere");
+    let db = open(&name, CRM).await.unwrap();
+    js(
+        &db,
+        &format!(
+            r#"
+        await db.put("customers", {{ id: "a" }});
+        await FerrySync.deleteDatabase({name:?});
+        eq(await code(db.get("customers", "a")), "CLOSED", "after a deletion");
+        eq(await code(db.put("customers", {{ id: "b" }})), "CLOSED", "no write either");
         const names = (await indexedDB.databases()).map((d) => d.name);
         eq(names.includes({name:?}), false, "the database stays deleted");
-    "#)).await;
+    "#
+        ),
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
