@@ -124,7 +124,7 @@ use crate::transport::Transport;
 
 pub use config::{
     Config, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, META_CONFLICTS, META_CURSOR, META_DEVICE_ID,
-    META_HLC, META_LAST_SYNC_AT, META_PULL_OWN, META_SEQ,
+    META_HLC, META_LAST_SYNC_AT, META_PULLED, META_PULL_OWN, META_SEQ,
 };
 pub use conflicts::{Choice, OpenConflict, RejectedChange};
 pub use event::{RecordEvent, RecordFn, RecordListener};

@@ -16,6 +16,10 @@ pub const META_CONFLICTS: &str = "conflicts";
 /// [`Engine::discard_rejected`](super::Engine::discard_rejected) reset the cursor to fetch a
 /// record's server version again. Cleared when that pull reaches the end.
 pub const META_PULL_OWN: &str = "pullOwn";
+/// Meta key of the collections the pull cursor covers (the names, sorted), written with it. A
+/// collection the config adds later (a newer version of the app) has records behind the cursor
+/// that were never pulled, so the next pull starts over from the beginning.
+pub const META_PULLED: &str = "pulledCollections";
 /// Meta key of the end time of the last successful cycle.
 pub const META_LAST_SYNC_AT: &str = "lastSyncAt";
 

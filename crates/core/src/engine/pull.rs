@@ -16,7 +16,7 @@ use std::task::Poll;
 use serde_json::Value;
 
 use super::conflict_map::conflict_of;
-use super::{Engine, RecordEvent, SyncReport, META_CURSOR, META_PULL_OWN};
+use super::{Engine, RecordEvent, SyncReport, META_CURSOR, META_PULLED, META_PULL_OWN};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::protocol::{PullRequest, ServerRecord, PROTOCOL_VERSION};
@@ -76,12 +76,27 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         let cursor = self.store.meta(META_CURSOR).await?.unwrap_or(Value::Null);
         let pull_own = self.store.meta(META_PULL_OWN).await?.unwrap_or(Value::Null);
         let mut expected: Expected = [(META_CURSOR, cursor), (META_PULL_OWN, pull_own)];
-        let cursor = expected[0].1.as_str().map(str::to_owned);
+        let covered = self.store.meta(META_PULLED).await?;
+        // A collection the cursor does not cover yet has records behind it: start over. (A
+        // cursor kept before the covered names were is taken as covering the config.)
+        let behind = covered
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|covered| {
+                self.config
+                    .names()
+                    .any(|n| !covered.iter().any(|c| c.as_str() == Some(n)))
+            });
+        let cursor = match behind {
+            true => None,
+            false => expected[0].1.as_str().map(str::to_owned),
+        };
         let pull_own = expected[1].1 == Value::Bool(true);
         // A first pull finds none of its records on the device (the store may write them
         // without waiting to see that); once a page finds some, the pull stops assuming. A
-        // re-pull after `discardRejected` starts from no cursor too, over records the device has.
-        let mut assume_absent = cursor.is_none() && !pull_own;
+        // re-pull after `discardRejected` starts from no cursor too, over records the device has,
+        // and so does one that starts over for a new collection.
+        let mut assume_absent = cursor.is_none() && !pull_own && !behind;
         let mut page = self
             .transport
             .pull(&self.pull_request(cursor.clone(), !pull_own))
@@ -190,7 +205,13 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                 keys.push(key);
             }
         }
-        let mut meta = vec![(META_CURSOR, Value::String(cursor)), self.hlc_meta()];
+        let mut names: Vec<&str> = self.config.names().collect();
+        names.sort_unstable();
+        let mut meta = vec![
+            (META_CURSOR, Value::String(cursor)),
+            (META_PULLED, Value::from(names)),
+            self.hlc_meta(),
+        ];
         if end_pull_own {
             meta.push((META_PULL_OWN, Value::Bool(false)));
         }

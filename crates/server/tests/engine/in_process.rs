@@ -92,6 +92,17 @@ impl TestServer {
     /// A device of the user with `token`, with its own memory store and clock.
     pub(crate) async fn device(&self, token: &str, config: Config) -> Device {
         let store = Rc::new(MemoryStore::new(COLLECTIONS));
+        self.device_on(token, config, store).await
+    }
+
+    /// A device of the user with `token` over `store` (the same device again, when it held
+    /// another's), with its own clock.
+    pub(crate) async fn device_on(
+        &self,
+        token: &str,
+        config: Config,
+        store: Rc<MemoryStore>,
+    ) -> Device {
         let clock = Rc::new(ManualClock::new(1_700_000_000_000));
         let new_id = || uuid::Uuid::new_v4().to_string();
         let engine = Engine::open(store, self.transport(token), clock.clone(), config, new_id)
