@@ -38,15 +38,17 @@ fn check_device_id(device_id: &str) -> Result<(), ApiError> {
     no_nul("deviceId", device_id)
 }
 
-/// Refuses NUL (U+0000) in `text`, a string the server keys rows by (`what` names it): the
-/// database may not store it (PostgreSQL's `TEXT` cannot), so both backends refuse it alike.
+/// Why `text`, a string the server keys rows by (`what` names it), is refused: it holds a NUL
+/// (U+0000), which the database may not store (PostgreSQL's `TEXT` cannot), so both backends
+/// refuse it alike.
+fn nul_in(what: &str, text: &str) -> Option<String> {
+    text.contains('\0')
+        .then(|| format!("{what} must not contain NUL (U+0000)"))
+}
+
+/// [`nul_in`] as a request's error.
 fn no_nul(what: &str, text: &str) -> Result<(), ApiError> {
-    match text.contains('\0') {
-        true => Err(ApiError::InvalidRequest(format!(
-            "{what} must not contain NUL (U+0000)"
-        ))),
-        false => Ok(()),
-    }
+    nul_in(what, text).map_or(Ok(()), |message| Err(ApiError::InvalidRequest(message)))
 }
 
 /// Checks `protocolVersion`.

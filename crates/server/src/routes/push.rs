@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{check_device_id, check_version};
+use super::{check_device_id, check_version, nul_in};
 use crate::auth::User;
 use crate::error::{ApiError, Result};
 use crate::json::Body;
@@ -138,11 +138,8 @@ fn check(
             "collection name must be 1 to 256 bytes".to_owned(),
         ));
     }
-    if collection.contains('\0') {
-        return Err((
-            "invalid_id",
-            "collection name must not contain NUL (U+0000)".to_owned(),
-        ));
+    if let Some(message) = nul_in("collection name", collection) {
+        return Err(("invalid_id", message));
     }
     let change = match serde_json::from_str::<Change>(raw.get()) {
         Ok(change) => change,
@@ -171,23 +168,14 @@ fn check(
         ("deviceId", change.device_id.as_str()),
         ("hlc", change.hlc.device.as_str()),
     ] {
-        if text.contains('\0') {
-            return Err((
-                "invalid_change",
-                format!("{what} must not contain NUL (U+0000)"),
-            ));
+        if let Some(message) = nul_in(what, text) {
+            return Err(("invalid_change", message));
         }
     }
     // The data was only scanned so far, which lets a lone UTF-16 surrogate escape through; read
     // as a value, it fails (once, the value is kept for what follows).
     let data = change.data.checked().map_err(|err| {
-        let err = err.to_string();
-        let message = match err.contains("surrogate") || err.contains("hex escape") {
-            true => {
-                format!("a string in data is not valid Unicode (a lone UTF-16 surrogate): {err}")
-            }
-            false => format!("data is not valid JSON: {err}"),
-        };
+        let message = format!("data does not read as JSON (a lone UTF-16 surrogate?): {err}");
         ("invalid_change", message)
     })?;
     if !change.deleted && !data.is_object() {
@@ -207,15 +195,15 @@ fn check(
     Ok(change)
 }
 
-/// An id (when it is a string) of 1 to [`MAX_ID_LEN`] bytes.
+/// An id (when it is a string) of 1 to [`MAX_ID_LEN`] bytes, without NUL.
 fn check_id(id: Option<&str>) -> Result<(), Rejection> {
     match id.map(str::len) {
         Some(len) if len == 0 || len > MAX_ID_LEN => {
             Err(("invalid_id", format!("id must be 1 to {MAX_ID_LEN} bytes")))
         }
-        _ if id.is_some_and(|id| id.contains('\0')) => {
-            Err(("invalid_id", "id must not contain NUL (U+0000)".to_owned()))
-        }
-        _ => Ok(()),
+        _ => match id.and_then(|id| nul_in("id", id)) {
+            Some(message) => Err(("invalid_id", message)),
+            None => Ok(()),
+        },
     }
 }
