@@ -221,8 +221,7 @@ pub(crate) fn text(value: &JsValue, name: &str) -> Result<String, Error> {
     let text = value
         .as_string()
         .ok_or_else(|| Error::InvalidArgument(format!("{name} must be a string")))?;
-    // A lone surrogate would come out of `as_string` as U+FFFD: another name.
-    match value.unchecked_ref::<js_sys::JsString>().is_valid_utf16() {
+    match crate::store::objects::exact_string(value) {
         true => Ok(text),
         false => Err(Error::InvalidArgument(format!(
             "{name} must be valid Unicode (it holds a lone UTF-16 surrogate)"

@@ -77,10 +77,7 @@ pub fn prepare(record: &JsValue) -> Result<(String, Object, bool)> {
 
 /// Checks a record id from the app.
 pub fn check_id(id: &JsValue) -> Result<String> {
-    // (A lone surrogate would come out of `as_string` as U+FFFD: another id.)
-    let unicode = id
-        .dyn_ref::<js_sys::JsString>()
-        .is_some_and(js_sys::JsString::is_valid_utf16);
+    let unicode = objects::exact_string(id);
     match id.as_string() {
         Some(id) if unicode && !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0') => {
             Ok(id)

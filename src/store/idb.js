@@ -64,29 +64,30 @@ export function open(name, version, upgrade, graceMs) {
       const db = request.result;
       if (!end(ok, db)) return db.close();
       // Another open upgrading the database (a newer app in another tab), or a deletion, must
-      // not be blocked by this connection: it closes, and is reopened on its next use.
-      db.onversionchange = (event) => {
+      // not be blocked by this connection: it closes, and is reopened on its next use (which
+      // fails after a deletion: `reopen`).
+      db.onversionchange = () => {
         db.close();
-        replaced.set(db, event.newVersion === null ? "delete" : "upgrade");
+        replaced.add(db);
       };
     };
     request.onerror = (event) => { event.preventDefault(); end(fail, thrown ?? request.error); };
   });
 }
 
-/** Connections closed for another connection's upgrade or deletion: `"upgrade"` or `"delete"`. */
-const replaced = new WeakMap();
-/** Each upgraded connection's reopening, shared by every caller that finds it closed. */
+/** Connections closed for another connection's upgrade or deletion. */
+const replaced = new WeakSet();
+/** Each such connection's reopening, shared by every caller that finds it closed. */
 const reopenings = new WeakMap();
 
-/** Why `db` was closed for another connection (`"upgrade"`, `"delete"`), or `undefined`. */
-export function replacedBy(db) {
-  return replaced.get(db);
+/** Whether `db` was closed for another connection's upgrade or deletion. */
+export function isReplaced(db) {
+  return replaced.has(db);
 }
 
 /**
  * A connection to `db`'s database once the upgrade that closed `db` is done (the same promise
- * for every caller). Rejects when the database is gone (it is never created again here).
+ * for every caller). Rejects when the database was deleted: it is never created again here.
  */
 export function reopen(db, graceMs) {
   let reopening = reopenings.get(db);

@@ -22,8 +22,9 @@ extern "C" {
     #[wasm_bindgen(js_name = open)]
     fn open_js(name: &str, version: u32, upgrade: &Function, grace_ms: f64) -> Promise;
     fn remove(name: &str) -> Promise;
-    #[wasm_bindgen(js_name = replacedBy)]
-    fn replaced_by_js(db: &IdbDatabase) -> Option<String>;
+    /// Whether `db` was closed for another connection's upgrade or deletion (see `idb.js`).
+    #[wasm_bindgen(js_name = isReplaced)]
+    pub fn is_replaced(db: &IdbDatabase) -> bool;
     #[wasm_bindgen(js_name = reopen)]
     fn reopen_js(db: &IdbDatabase, grace_ms: f64) -> Promise;
     #[wasm_bindgen(js_name = cleanRows)]
@@ -208,13 +209,8 @@ pub async fn open(
     }
 }
 
-/// Why `db` was closed for another connection: `"upgrade"` or `"delete"` (see `idb.js`).
-pub fn replaced_by(db: &IdbDatabase) -> Option<String> {
-    replaced_by_js(db)
-}
-
 /// A connection to the database of `db`, which another connection's upgrade closed, once that
-/// upgrade is done; the same connection for every caller.
+/// upgrade is done; the same connection for every caller. Fails when a deletion closed it.
 pub async fn reopen(db: &IdbDatabase) -> Result<IdbDatabase> {
     let grace_ms = super::schema::BLOCKED_GRACE_MS;
     match JsFuture::from(reopen_js(db, grace_ms)).await {

@@ -50,6 +50,15 @@ pub fn with<R>(f: impl FnOnce(&Keys) -> R) -> R {
     KEYS.with(f)
 }
 
+/// Whether `value` is a string that converts to Rust exactly: well-formed UTF-16 (a lone
+/// surrogate comes out of `as_string` as U+FFFD, another string), the one-string form of
+/// [`ill_formed`].
+pub fn exact_string(value: &JsValue) -> bool {
+    value
+        .dyn_ref::<js_sys::JsString>()
+        .is_some_and(js_sys::JsString::is_valid_utf16)
+}
+
 #[wasm_bindgen(module = "/src/store/objects.js")]
 extern "C" {
     /// The path of the first string or key in `record` that is not well-formed UTF-16.

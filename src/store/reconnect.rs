@@ -10,18 +10,11 @@ impl IndexedDb {
     /// tab), this one closed so as not to block it (`idb.js`): reopens it once the upgrade is done,
     /// unless the database now has a newer layout. When a deletion closed it, it stays closed.
     pub(super) async fn reconnect(&self) -> Result<()> {
-        let replaced = self.db.borrow().as_ref().and_then(|db| {
-            let why = idb::replaced_by(db)?;
-            Some((db.clone(), why))
-        });
-        let Some((old, why)) = replaced else {
+        let old = self.db.borrow().clone().filter(idb::is_replaced);
+        let Some(old) = old else {
             return Ok(());
         };
-        let reopened = match why.as_str() {
-            "upgrade" => idb::reopen(&old).await.ok(),
-            _ => None,
-        };
-        let Some(db) = reopened else {
+        let Ok(db) = idb::reopen(&old).await else {
             self.close();
             return Err(StoreError::Closed);
         };
@@ -34,10 +27,11 @@ impl IndexedDb {
         }
         // Unless the app closed this store meanwhile (every caller gets the same connection).
         let mut current = self.db.borrow_mut();
-        match current.as_ref() {
-            Some(_) => *current = Some(db),
-            None => db.close(),
+        if current.is_none() {
+            db.close();
+            return Err(StoreError::Closed);
         }
-        current.as_ref().map(drop).ok_or(StoreError::Closed)
+        *current = Some(db);
+        Ok(())
     }
 }
