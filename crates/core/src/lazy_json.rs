@@ -17,7 +17,11 @@ use serde_json::{Map, Value};
 /// A JSON value of type `T`, held as its text until first read ([`Deref`]) and as the value once
 /// changed ([`DerefMut`]). Serializing writes the text as it came while the value is unchanged.
 ///
-/// Its text always reads as a `T`: a [`Fields`] is read from, or made of, an object's text only.
+/// Its text reads as a `T` (a [`Fields`] is read from, or made of, an object's text only), with
+/// one exception the scan cannot see: a lone UTF-16 surrogate escape (`"\ud83d"`) in a string,
+/// which no parse accepts. A value read from such a text is `T::default()`. Text from outside is
+/// therefore read with [`LazyJson::checked`] where its content matters (the server does, for every
+/// pushed change), and the browser refuses such strings when the app writes them.
 pub struct LazyJson<T> {
     /// The text, while the value has not been changed since.
     raw: Option<Box<RawValue>>,
@@ -64,7 +68,7 @@ impl<T: DeserializeOwned + Default> LazyJson<T> {
 
     fn parsed(&self) -> &T {
         self.value.get_or_init(|| match &self.raw {
-            // (Always reads: see the type's invariant.)
+            // (Reads but for a lone surrogate: see the type's invariant.)
             Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
             None => T::default(),
         })
