@@ -54,6 +54,29 @@ async function until(page, fn, arg, timeout = 20_000) {
 }
 const count = (page) => page.evaluate(() => window.db.count("todos"));
 
+/**
+ * Both devices hold "shared", go offline, edit it (B 20 ms after A) and come back: both must end
+ * with B's edit, the newer one.
+ */
+async function editedOfflineOnBoth(a, b) {
+  await a.evaluate(() => window.db.put("todos", { id: "shared", title: "original" }));
+  await until(b, async () => (await window.db.get("todos", "shared"))?.title === "original");
+  await a.context().setOffline(true);
+  await b.context().setOffline(true);
+  await until(a, () => !window.db.status().online);
+  await until(b, () => !window.db.status().online);
+  await a.evaluate(() => window.db.put("todos", { id: "shared", title: "from A" }));
+  await b.waitForTimeout(20);
+  await b.evaluate(() => window.db.put("todos", { id: "shared", title: "from B (newer)" }));
+  await a.context().setOffline(false);
+  await until(a, () => window.db.status().pending === 0);
+  await b.context().setOffline(false);
+  await until(b, () => window.db.status().pending === 0);
+  for (const page of [a, b]) {
+    await until(page, async () => (await window.db.get("todos", "shared")).title === "from B (newer)");
+  }
+}
+
 let passed = 0;
 let failed = 0;
 async function test(name, body) {
@@ -104,23 +127,22 @@ try {
     const token = await user();
     const a = await open(await device(), token, "newest");
     const b = await open(await device(), token, "newest");
-    await a.evaluate(() => window.db.put("todos", { id: "shared", title: "original" }));
-    await until(b, async () => (await window.db.get("todos", "shared"))?.title === "original");
-    await a.context().setOffline(true);
-    await b.context().setOffline(true);
-    await until(a, () => !window.db.status().online);
-    await until(b, () => !window.db.status().online);
-    await a.evaluate(() => window.db.put("todos", { id: "shared", title: "from A" }));
-    await b.waitForTimeout(20);
-    await b.evaluate(() => window.db.put("todos", { id: "shared", title: "from B (newer)" }));
-    await a.context().setOffline(false);
-    await until(a, () => window.db.status().pending === 0);
-    await b.context().setOffline(false);
-    await until(b, () => window.db.status().pending === 0);
-    for (const page of [a, b]) {
-      await until(page, async () => (await window.db.get("todos", "shared")).title === "from B (newer)");
-    }
+    await editedOfflineOnBoth(a, b);
     assert.equal((await status(a)).conflicts, 0);
+  });
+
+  await test("a device whose clock is a year fast does not win the edits made after it", async () => {
+    const token = await user();
+    const fastCtx = await device();
+    // Every Date.now() in A's pages, the package's included, reads a year ahead.
+    await fastCtx.addInitScript(() => {
+      const now = Date.now;
+      Date.now = () => now() + 365 * 24 * 3600 * 1000;
+    });
+    const a = await open(fastCtx, token, "skew");
+    const b = await open(await device(), token, "skew");
+    assert.ok(await a.evaluate(() => Date.now() - performance.timeOrigin > 300 * 24 * 3600 * 1000));
+    await editedOfflineOnBoth(a, b);
   });
 
   await test("two tabs of one device: only one syncs, both see the changes, the other takes over when it closes", async () => {

@@ -185,18 +185,25 @@ impl HlcClock {
 
     /// Absorbs a stamp seen from elsewhere so later stamps sort after it.
     pub fn observe(&mut self, seen: &Hlc) {
-        if (seen.millis, seen.counter) > (self.last.millis, self.last.counter) {
-            self.last.millis = seen.millis.min(MAX_MILLIS);
-            self.last.counter = seen.counter;
+        // A stamp beyond what the wire can carry counts as the last one it can.
+        let seen = if seen.millis > MAX_MILLIS {
+            (MAX_MILLIS, MAX_COUNTER)
+        } else {
+            (seen.millis, seen.counter.min(MAX_COUNTER))
+        };
+        if seen > (self.last.millis, self.last.counter) {
+            (self.last.millis, self.last.counter) = seen;
         }
     }
 
     /// Advances the logical part; when it is exhausted the physical part moves on instead.
+    /// At the last stamp a clock can carry it stays there: equal stamps tie (by device), where
+    /// starting the counter again would issue stamps older than the ones before.
     fn bump(&mut self) {
         if self.last.counter < MAX_COUNTER {
             self.last.counter += 1;
-        } else {
-            self.last.millis = (self.last.millis + 1).min(MAX_MILLIS);
+        } else if self.last.millis < MAX_MILLIS {
+            self.last.millis += 1;
             self.last.counter = 0;
         }
     }
@@ -248,6 +255,16 @@ mod tests {
         let next = clock.now(10);
         assert_eq!((next.millis, next.counter), (5000, 8));
         assert!(next > Hlc::new(5000, 7, "b"));
+    }
+
+    #[test]
+    fn a_clock_at_the_largest_stamp_never_goes_back() {
+        let mut clock = HlcClock::resume("a", &Hlc::new(MAX_MILLIS, MAX_COUNTER - 1, "a"));
+        let last = clock.now(u64::MAX);
+        assert_eq!((last.millis, last.counter), (MAX_MILLIS, MAX_COUNTER));
+        assert_eq!(clock.now(u64::MAX), last);
+        clock.observe(&Hlc::new(u64::MAX, 0, "b"));
+        assert_eq!(clock.now(0), last);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod lazy_json;
 pub mod protocol;
 pub mod query;
 pub mod record;
+pub mod skew;
 pub mod store;
 pub mod transport;
 

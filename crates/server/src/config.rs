@@ -40,6 +40,9 @@ pub struct Config {
     /// How long a processed change its device has superseded is still remembered (see
     /// [`crate::store::ChangeStore::forget_processed`]).
     pub processed_retention: Duration,
+    /// How far ahead of or behind the server's clock a device's clock may be before its pushed
+    /// stamps are moved (see [`ferrysync_core::skew`]).
+    pub max_clock_skew: Duration,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             rate_burst: 100.0,
             cors: CorsOrigins::Localhost,
             processed_retention: Duration::from_secs(24 * 3600),
+            max_clock_skew: Duration::from_secs(60),
         }
     }
 }
@@ -63,7 +67,7 @@ impl Default for Config {
 pub const USAGE: &str = "\
 usage: ferrysync-server [--bind ADDR] [--database URL] [--static DIR] [--rate-limit N]
                         [--cors-origins LIST] [--body-limit BYTES] [--token-ttl SECS]
-                        [--processed-retention SECS]
+                        [--processed-retention SECS] [--max-clock-skew SECS]
 
   --bind ADDR          listen address (env FERRYSYNC_BIND; default 127.0.0.1:8787)
   --database URL       sqlite://FILE or postgres://... (env FERRYSYNC_DATABASE or DATABASE_URL;
@@ -78,6 +82,9 @@ usage: ferrysync-server [--bind ADDR] [--database URL] [--static DIR] [--rate-li
   --processed-retention SECS
                        how long a pushed changeId its device has superseded is remembered
                        for retries (env FERRYSYNC_PROCESSED_RETENTION; default 1 day)
+  --max-clock-skew SECS
+                       how far a device's clock may be off before the server moves its
+                       writes' stamps by that offset (env FERRYSYNC_MAX_CLOCK_SKEW; default 60)
   env FERRYSYNC_SECRET token-signing secret (default: generated once, kept in the database)
 ";
 
@@ -142,6 +149,12 @@ impl Config {
                 .map_err(|err| format!("--processed-retention {secs}: {err}"))?;
             config.processed_retention = Duration::from_secs(secs);
         }
+        if let Some(secs) = pick("--max-clock-skew", &["FERRYSYNC_MAX_CLOCK_SKEW"]) {
+            let secs = secs
+                .parse()
+                .map_err(|err| format!("--max-clock-skew {secs}: {err}"))?;
+            config.max_clock_skew = Duration::from_secs(secs);
+        }
         if let Some(origins) = pick("--cors-origins", &["FERRYSYNC_CORS_ORIGINS"]) {
             config.cors = match origins.trim() {
                 "*" => CorsOrigins::Any,
@@ -159,6 +172,7 @@ impl Config {
                 "--token-ttl",
                 "--cors-origins",
                 "--processed-retention",
+                "--max-clock-skew",
             ]
             .contains(&flag.as_str())
         }) {
@@ -198,6 +212,22 @@ mod tests {
         let config = Config::from_args(flag, env).unwrap();
         assert_eq!(config.processed_retention, Duration::ZERO);
         let bad = ["--processed-retention=soon".to_owned()];
+        assert!(Config::from_args(bad, |_| None).is_err());
+    }
+
+    #[test]
+    fn max_clock_skew_is_a_minute_unless_set() {
+        let default = Config::from_args([], |_| None).unwrap();
+        assert_eq!(default.max_clock_skew, Duration::from_secs(60));
+        let env = |var: &str| (var == "FERRYSYNC_MAX_CLOCK_SKEW").then(|| "600".to_owned());
+        let config = Config::from_args([], env).unwrap();
+        assert_eq!(config.max_clock_skew, Duration::from_secs(600));
+        let flag = ["--max-clock-skew", "5"].map(String::from);
+        assert_eq!(
+            Config::from_args(flag, env).unwrap().max_clock_skew,
+            Duration::from_secs(5)
+        );
+        let bad = ["--max-clock-skew=-1".to_owned()];
         assert!(Config::from_args(bad, |_| None).is_err());
     }
 }

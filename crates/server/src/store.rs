@@ -40,6 +40,9 @@ pub struct PushItem {
     pub change: Change,
     /// The collection's policy.
     pub policy: CollectionPolicy,
+    /// The server moved the change's stamp (the device's clock was off, see
+    /// [`ferrysync_core::skew`]): its result carries the record as stored, stamp included.
+    pub restamped: bool,
 }
 
 /// What a pull asks for.

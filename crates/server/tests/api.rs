@@ -6,6 +6,7 @@
 mod api {
     pub(crate) mod abuse;
     pub(crate) mod auth;
+    pub(crate) mod clocks;
     pub(crate) mod common;
     pub(crate) mod conflict_lifecycle;
     pub(crate) mod conflicts;
@@ -74,6 +75,7 @@ backend_tests! {
     abuse::bad_items_are_rejected_alone,
     text::nul_in_keys_is_refused_alike_on_both_backends,
     text::a_lone_surrogate_rejects_its_item_alone_by_its_id,
+    clocks::stamps_are_kept_within_the_clock_bound,
     abuse::oversized_bodies_and_batches,
     abuse::rate_limit_answers_429_with_retry_after,
     abuse::health_openapi_cors_gzip_static,

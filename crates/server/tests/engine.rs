@@ -2,6 +2,7 @@
 //! memory stores on the device side, SQLite on the server side, no sockets.
 
 mod engine {
+    pub(crate) mod clock_skew;
     pub(crate) mod collections;
     pub(crate) mod conflict_edits;
     pub(crate) mod conflicts_closed;

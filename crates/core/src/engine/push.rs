@@ -179,6 +179,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
         PushRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: self.device_id.clone(),
+            device_time: Some(self.clock.now_millis()),
             changes,
             policies,
         }

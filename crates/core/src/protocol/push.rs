@@ -23,6 +23,10 @@ pub struct PushRequest<C = Change, P = CollectionPolicy> {
     pub protocol_version: u32,
     /// The pushing device.
     pub device_id: String,
+    /// The device's wall clock when it sent the push, in milliseconds since the Unix epoch: the
+    /// server moves the stamps of a device whose clock is off (see [`crate::skew`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_time: Option<u64>,
     /// Changes per collection name, oldest first within each.
     pub changes: BTreeMap<String, Vec<C>>,
     /// Conflict policy per collection; a collection not named here uses `newest_wins`.

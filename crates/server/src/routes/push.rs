@@ -7,6 +7,7 @@ use ferrysync_core::protocol::{
     Change, ChangeResult, PushRequest, PushResponse, ResultStatus, MAX_ID_LEN, MAX_PUSH_CHANGES,
     MAX_RECORD_BYTES,
 };
+use ferrysync_core::skew::bounded_stamp;
 use ferrysync_core::CollectionPolicy;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -18,7 +19,7 @@ use crate::error::{ApiError, Result};
 use crate::json::Body;
 use crate::state::AppState;
 use crate::store::PushItem;
-use crate::time::now_rfc3339;
+use crate::time::{now_rfc3339, unix_millis};
 
 /// A push as read off the wire: each item stays JSON text until it is checked on its own (and
 /// then parsed once, straight into a [`Change`]).
@@ -49,6 +50,8 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
     }
     let mut slots: Vec<Option<ChangeResult>> = Vec::with_capacity(count);
     let mut items = Vec::new();
+    let now = u64::try_from(unix_millis()).unwrap_or_default();
+    let max_skew = u64::try_from(state.config.max_clock_skew.as_millis()).unwrap_or(u64::MAX);
     for (collection, changes) in req.changes {
         let policy = match req.policies.get(&collection) {
             None => Ok(CollectionPolicy::default()),
@@ -58,12 +61,18 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
         };
         for raw in changes {
             match check(&collection, &raw, &policy) {
-                Ok(change) => {
+                Ok(mut change) => {
                     slots.push(None);
+                    let bounded = bounded_stamp(&change.hlc, now, req.device_time, max_skew);
+                    let restamped = bounded.is_some();
+                    if let Some(hlc) = bounded {
+                        change.hlc = hlc;
+                    }
                     items.push(PushItem {
                         collection: collection.clone(),
                         change,
                         policy: policy.clone().unwrap_or_default(),
+                        restamped,
                     });
                 }
                 Err(rejection) => slots.push(Some(rejected(&collection, &raw, rejection))),

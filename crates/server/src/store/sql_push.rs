@@ -147,6 +147,7 @@ fn apply(
         collection,
         change,
         policy,
+        restamped,
     } = item;
     let mut result = ChangeResult::new(
         collection.clone(),
@@ -183,8 +184,9 @@ fn apply(
                 result.winner = Some(note.winner);
                 result.conflict_id = Some(log(current, &note));
                 result.record = Some(server_record(collection, &change.id, &state, now));
-            } else if !data_as_asked(&state, change) {
-                // A field policy changed the data: the device must see what was stored.
+            } else if *restamped || !data_as_asked(&state, change) {
+                // A field policy changed the data, or the stamp was moved: the device must see
+                // what was stored.
                 result.record = Some(server_record(collection, &change.id, &state, now));
             }
             Ok((result, Some(state)))

@@ -43,6 +43,10 @@ pub(crate) async fn malformed_json_wrong_types_missing_fields(backend: Backend) 
         ("/api/sync/push", json!({"deviceId": "d"})),
         ("/api/sync/push", json!({"deviceId": "d", "changes": []})),
         ("/api/sync/push", json!({"deviceId": "", "changes": {}})),
+        (
+            "/api/sync/push",
+            json!({"deviceId": "d", "changes": {}, "deviceTime": -1}),
+        ),
         ("/api/sync/pull", json!({"cursor": "1"})),
         ("/api/sync/pull", json!({"deviceId": "d", "limit": "ten"})),
         (

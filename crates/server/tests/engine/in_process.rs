@@ -9,7 +9,7 @@ use std::rc::Rc;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use ferrysync_core::clock::ManualClock;
+use ferrysync_core::clock::{Clock, ManualClock, SystemClock};
 use ferrysync_core::engine::{Config, Engine};
 use ferrysync_core::protocol::{
     conflict_ids, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ResolveRequest,
@@ -32,6 +32,9 @@ pub(crate) const COLLECTIONS: [&str; 2] = ["todos", "notes"];
 pub(crate) struct TestServer {
     pub(crate) app: Router,
     path: PathBuf,
+    /// The server's clock when it started: every device's clock starts there (the server moves
+    /// the stamps of a device whose clock is more than a minute off).
+    pub(crate) started: u64,
 }
 
 impl TestServer {
@@ -54,6 +57,7 @@ impl TestServer {
         Self {
             app: app(state),
             path,
+            started: SystemClock.now_millis(),
         }
     }
 
@@ -103,7 +107,7 @@ impl TestServer {
         config: Config,
         store: Rc<MemoryStore>,
     ) -> Device {
-        let clock = Rc::new(ManualClock::new(1_700_000_000_000));
+        let clock = Rc::new(ManualClock::new(self.started));
         let new_id = || uuid::Uuid::new_v4().to_string();
         let engine = Engine::open(store, self.transport(token), clock.clone(), config, new_id)
             .await

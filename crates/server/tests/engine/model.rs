@@ -81,7 +81,7 @@ async fn run(seed: u64) {
     for _ in 0..120 {
         let device = &replicas[rng.below(3) as usize];
         // Each replica's wall clock wanders around, sometimes backwards.
-        device.clock.set(1_700_000_000_000 + rng.below(5_000));
+        device.clock.set(server.started + rng.below(5_000));
         let outcome = match rng.below(8) {
             0..=3 => {
                 write(device, &mut rng, &mut newest).await;
