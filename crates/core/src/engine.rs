@@ -108,6 +108,7 @@ mod event;
 mod local;
 mod pull;
 mod push;
+mod push_limit;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -152,6 +153,8 @@ pub struct Engine<S, T, C> {
     /// Whether conflict details no record holds may be stored (true from open until a cycle
     /// has dropped them; see [`Engine::reconcile_conflicts`]).
     stray_details: Cell<bool>,
+    /// The smallest pushes the server refused as too large (see [`push_limit`]).
+    push_limit: Cell<push_limit::PushLimit>,
     status_listeners: status::Listeners<StatusFn>,
     record_listeners: status::Listeners<RecordFn>,
 }
@@ -216,6 +219,7 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
             }),
             edits: Cell::new(0),
             stray_details: Cell::new(true),
+            push_limit: Cell::default(),
             status_listeners: status::Listeners::default(),
             record_listeners: status::Listeners::default(),
         };

@@ -120,14 +120,24 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
     /// A request the server finds too large (413: over its body limit, or too many changes) is
     /// sent again as two halves, one after the other, and so on down to single changes. A change
     /// too large on its own is rejected with the server's reason, so it never holds back the
-    /// changes after it (the app sees it in `rejected()`; an edit sends it again).
+    /// changes after it (the app sees it in `rejected()`; an edit sends it again). Later parts as
+    /// large as one refused are halved before they are sent (`push_limit`).
     async fn send(&self, batch: Batch) -> Result<(Batch, PushResponse)> {
         let mut results = Vec::with_capacity(batch.len());
         let mut timestamp = String::new();
         // Parts of `batch` still to send, the next one last.
         let mut parts = vec![(0, batch.len())];
+        let halve = |parts: &mut Vec<(usize, usize)>, start: usize, end: usize| {
+            let middle = start + (end - start) / 2;
+            parts.push((middle, end));
+            parts.push((start, middle));
+        };
         while let Some((start, end)) = parts.pop() {
             let part = &batch[start..end];
+            if !self.push_limit.get().allows(part) {
+                halve(&mut parts, start, end);
+                continue;
+            }
             let request = self.push_request(part);
             match self.transport.push(&request).await {
                 Ok(response) if !response.success => {
@@ -143,17 +153,17 @@ impl<S: LocalStore, T: Transport, C: Clock> Engine<S, T, C> {
                     status: 413,
                     code,
                     message,
-                }) => match part.len() {
-                    0 | 1 => results.extend(
-                        part.iter()
-                            .filter_map(|(c, r)| too_large(c, r, &code, &message)),
-                    ),
-                    n => {
-                        let middle = start + n / 2;
-                        parts.push((middle, end));
-                        parts.push((start, middle));
+                }) => {
+                    self.push_limit
+                        .set(self.push_limit.get().refused(part, &code));
+                    match part.len() {
+                        0 | 1 => results.extend(
+                            part.iter()
+                                .filter_map(|(c, r)| too_large(c, r, &code, &message)),
+                        ),
+                        _ => halve(&mut parts, start, end),
                     }
-                },
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -88,6 +88,7 @@ impl TestServer {
             paused: Notify::new(),
             resume: Notify::new(),
             pushes: Cell::new(0),
+            too_large: Cell::new(0),
             pulls: Cell::new(0),
             fetches: Cell::new(0),
         }
@@ -163,6 +164,8 @@ pub(crate) struct InProcess {
     /// Lets a paused push answer.
     pub(crate) resume: Notify,
     pub(crate) pushes: Cell<usize>,
+    /// Pushes the server refused as too large (413).
+    pub(crate) too_large: Cell<usize>,
     pub(crate) pulls: Cell<usize>,
     pub(crate) fetches: Cell<usize>,
 }
@@ -217,6 +220,9 @@ impl Transport for InProcess {
     async fn push(&self, request: &PushRequest) -> Result<PushResponse> {
         self.pushes.set(self.pushes.get() + 1);
         let answer = self.call("/api/sync/push", request).await;
+        if let Err(TransportError::Refused { status: 413, .. }) = &answer {
+            self.too_large.set(self.too_large.get() + 1);
+        }
         if self.pause_next_push.replace(false) {
             self.paused.notify_one();
             self.resume.notified().await;

@@ -53,10 +53,22 @@ async fn a_batch_over_the_body_limit_is_sent_in_parts_and_a_record_over_it_alone
     // Every request stayed under the limit: four or more pushes, each answered.
     assert!(a.engine.transport().pushes.get() >= 4);
 
+    // The next cycle's batch as large is cut before it is sent: no body is uploaded to be
+    // refused again (the huge record alone was refused once more at most, when edited).
+    let refused = a.engine.transport().too_large.get();
+    assert!(refused >= 2, "{refused}");
+    for i in 20..40 {
+        let id = format!("t{i:02}");
+        a.engine.put("todos", &id, record(i, 10)).await.unwrap();
+    }
+    let report = a.engine.sync().await.unwrap();
+    assert_eq!((report.pushed, report.applied), (20, 20), "{report:?}");
+    assert_eq!(a.engine.transport().too_large.get(), refused);
+
     b.engine.sync().await.unwrap();
     assert_eq!(
-        b.engine.get("todos", "t19").await.unwrap().unwrap().data["i"],
-        19
+        b.engine.get("todos", "t39").await.unwrap().unwrap().data["i"],
+        39
     );
     assert_eq!(
         b.engine.get("notes", "n1").await.unwrap().unwrap().data["after"],
