@@ -6,6 +6,7 @@
 
 pub(crate) mod error;
 mod fields;
+#[cfg(feature = "sync")]
 mod sync;
 pub mod types;
 
@@ -32,7 +33,16 @@ impl FerrySync {
     /// Opens (creating or upgrading) the database.
     pub async fn open(options: Ts<OpenOptions>) -> Result<FerrySync, JsValue> {
         let options = OpenOptions::from_js(&options.into())?;
+        #[cfg(not(feature = "sync"))]
+        if options.server_url.is_some() {
+            return Err(Error::InvalidOptions(
+                "serverUrl needs the package with sync: import \"ferrysync\", not \"ferrysync/store\""
+                    .to_owned(),
+            )
+            .into());
+        }
         let inner = Rc::new(Inner::open(options).await?);
+        #[cfg(feature = "sync")]
         sync::attach(&inner).await?;
         Ok(FerrySync { inner })
     }
@@ -206,6 +216,7 @@ impl FerrySync {
 
     /// Closes the database; later calls fail with `CLOSED`.
     pub async fn close(&self) -> Result<(), JsValue> {
+        #[cfg(feature = "sync")]
         sync::detach(&self.inner);
         self.inner.subscribers.borrow_mut().clear();
         self.inner.store.close();

@@ -43,6 +43,7 @@ pub(crate) struct Inner {
     /// Id of the next subscriber.
     pub(crate) next_subscriber: Cell<u32>,
     /// The sync loop, when opened with a `serverUrl` (see `network.rs`).
+    #[cfg(feature = "sync")]
     pub(crate) sync: RefCell<Option<Rc<crate::network::SyncDriver>>>,
 }
 
@@ -61,6 +62,7 @@ impl Inner {
         let _ = store.meta_init(SCHEMA, schema_meta, &[]).await;
         let store = Rc::new(store);
         // Acknowledgements a page left unfolded (it closed before its fold ended).
+        #[cfg(feature = "sync")]
         crate::network::fold_later(&store);
         Ok(Self {
             options,
@@ -70,6 +72,7 @@ impl Inner {
             seq: Cell::new(seq),
             subscribers: RefCell::default(),
             next_subscriber: Cell::new(1),
+            #[cfg(feature = "sync")]
             sync: RefCell::new(None),
         })
     }
@@ -131,10 +134,12 @@ impl Inner {
             .collect();
         let (written, left) = self.store.write(collection, writes, clock).await?;
         // The status first: a subscriber that reads it hears of the write with it counted.
-        let sync = self.sync.borrow().clone();
-        if let Some(sync) = sync {
+        #[cfg(feature = "sync")]
+        if let Some(sync) = self.sync.borrow().clone() {
             sync.local_write(left);
         }
+        #[cfg(not(feature = "sync"))]
+        let _ = left;
         self.notify(collection, &written);
         Ok(written)
     }
