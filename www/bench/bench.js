@@ -1,8 +1,11 @@
 // Times the same work through ferrysync and through raw IndexedDB (raw.js), in one page, and
 // prints each time and the ratio ferrysync/raw. Each round uses fresh databases; the figure
 // reported is the median of the rounds (for the reads, of every read timed in them: `READS`).
-import init, { FerrySync } from "../../pkg/web/ferrysync.js";
 import { Raw } from "./raw.js";
+
+// `?pkg=store-web` (`BENCH_PKG=store-web npm run bench`) times the store alone, `ferrysync/store`.
+const PKG = new URLSearchParams(location.search).get("pkg") || "web";
+const { default: init, FerrySync } = await import(`../../pkg/${PKG}/ferrysync.js`);
 
 const BULK = 10_000, SINGLE = 1_000, UPDATES = 1_000, ROUNDS = Number(new URLSearchParams(location.search).get("rounds") || 3);
 const CITIES = ["Oslo", "Rome", "Lima", "Pune", "Kyiv", "Baku", "Doha"];
@@ -79,7 +82,7 @@ try {
   const rounds = [];
   for (let n = 0; n < ROUNDS; n++) rounds.push(await round(n));
   const median = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  log(`ferrysync vs raw IndexedDB — ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0]}, median of ${ROUNDS} rounds (reads: ${READS} per round)`);
+  log(`ferrysync (pkg/${PKG}) vs raw IndexedDB — ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0]}, median of ${ROUNDS} rounds (reads: ${READS} per round)`);
   log("operation                              raw ms   ferrysync ms   ratio   target");
   const result = {};
   for (const k of Object.keys(LABELS)) {

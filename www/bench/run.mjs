@@ -1,6 +1,7 @@
 // `npm run bench`: serves the repo on loopback, opens www/bench/ in headless Chromium
 // (/usr/bin/chromium through playwright-core; nothing is downloaded) and prints the page's table.
-// `node www/bench/run.mjs rows.html` opens another page of www/bench/ the same way.
+// `node www/bench/run.mjs rows.html` opens another page of www/bench/ the same way; BENCH_PKG=store-web
+// has the benchmark page time the store alone (`ferrysync/store`) instead of the full package.
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
@@ -28,7 +29,8 @@ try {
   page.on("pageerror", (e) => console.error(e));
   const rounds = process.env.BENCH_ROUNDS || 3;
   const file = process.argv[2] || "index.html";
-  await page.goto(`http://127.0.0.1:${server.address().port}/www/bench/${file}?rounds=${rounds}`);
+  const pkg = process.env.BENCH_PKG || "web";
+  await page.goto(`http://127.0.0.1:${server.address().port}/www/bench/${file}?rounds=${rounds}&pkg=${pkg}`);
   const result = await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 }).then((h) => h.jsonValue());
   if (result.error) code = 1;
 } finally {
