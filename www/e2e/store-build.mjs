@@ -4,12 +4,9 @@
 // (pkg/web) opening the same database later pushes everything the store build wrote, to the
 // ferrysync-server at FERRYSYNC_E2E_URL. Run by scripts/ci/test-e2e, after scripts/build-pkg.
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { register } from "./common.mjs";
+import { pageResult, register, serveFiles } from "./common.mjs";
 
 const base = process.env.FERRYSYNC_E2E_URL;
 if (!base) throw new Error("set FERRYSYNC_E2E_URL to a ferrysync-server");
@@ -57,29 +54,12 @@ try {
 }
 </script>`;
 
-const types = { ".js": "text/javascript", ".wasm": "application/wasm" };
-const server = http.createServer((req, res) => {
-  const name = new URL(req.url, "http://x").pathname;
-  if (name === "/") { res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page); return; }
-  const file = path.join(pkg, decodeURIComponent(name).replace(/^\/pkg\//, ""));
-  if (!name.startsWith("/pkg/") || !file.startsWith(pkg) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
-  fs.createReadStream(file).pipe(res);
-});
-let browser;
+let server;
 try {
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  server = await serveFiles(pkg, (name) => name.startsWith("/pkg/") && path.join(pkg, name.slice("/pkg/".length)),
+    { "/": page });
   const token = await register(base, "store");
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-  const tab = await browser.newPage();
-  const failed = new Promise((_, fail) => tab.on("pageerror", (e) => fail(new Error(`page error: ${e.message}`))));
-  await tab.goto(`http://127.0.0.1:${server.address().port}/?server=${encodeURIComponent(base)}&token=${token}`);
-  const r = await Promise.race([failed,
-    tab.waitForFunction(() => window.result, null, { timeout: 60_000 }).then((h) => h.jsonValue())]);
+  const r = await pageResult(`${server.url}/?server=${encodeURIComponent(base)}&token=${token}`);
   assert.equal(r.error, undefined, r.error);
   assert.deepEqual(r.got.tags, ["ü", 1.5, null]);
   assert.equal(r.got._sync.status, "UNSYNCED");
@@ -98,6 +78,5 @@ try {
   assert.equal(stored.data.title, "beta, edited");
   console.log("ok: the store build (ferrysync/store) stores and tracks without sync code; the full package then pushes what it wrote");
 } finally {
-  await browser?.close();
-  server.close();
+  server?.close();
 }
