@@ -135,8 +135,12 @@ impl Inner {
         let (written, left) = self.store.write(collection, writes, clock).await?;
         // The status first: a subscriber that reads it hears of the write with it counted.
         #[cfg(feature = "sync")]
-        if let Some(sync) = self.sync.borrow().clone() {
-            sync.local_write(left);
+        {
+            // Cloned first: the borrow must end before the driver runs.
+            let sync = self.sync.borrow().clone();
+            if let Some(sync) = sync {
+                sync.local_write(left);
+            }
         }
         #[cfg(not(feature = "sync"))]
         let _ = left;
