@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use ferrysync_core::protocol::{
     Change, ChangeResult, ConflictEntry, ConflictStatus, DeviceStatus, Resolution, ServerRecord,
 };
-use ferrysync_core::CollectionPolicy;
+use ferrysync_core::{CollectionPolicy, Hlc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -40,9 +40,10 @@ pub struct PushItem {
     pub change: Change,
     /// The collection's policy.
     pub policy: CollectionPolicy,
-    /// The server moved the change's stamp (the device's clock was off, see
-    /// [`ferrysync_core::skew`]): its result carries the record as stored, stamp included.
-    pub restamped: bool,
+    /// The stamp the device sent, when the server moved it (the device's clock was off, see
+    /// [`ferrysync_core::skew`]): the result then carries the record as stored, stamp included,
+    /// and a conflict's log entry keeps this stamp beside the moved one (`sentHlc`).
+    pub sent_hlc: Option<Hlc>,
 }
 
 /// What a pull asks for.

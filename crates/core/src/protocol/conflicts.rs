@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::change::{Change, ServerRecord};
 use super::names::deserialize_by_name;
 use crate::conflict::{Strategy, Winner};
+use crate::Hlc;
 
 /// Where a conflict-log entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -54,6 +55,10 @@ pub struct ConflictEntry {
     pub server_data: Value,
     /// The pushed change that conflicted.
     pub client_change: Change,
+    /// The stamp the device sent, when the server moved it because the device's clock was off
+    /// (see [`crate::skew`]); `client_change.hlc` is the stamp the conflict was decided with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_hlc: Option<Hlc>,
     /// How a resolved conflict was closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,

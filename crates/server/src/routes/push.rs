@@ -63,16 +63,13 @@ pub(super) async fn run(state: &AppState, user: &User, req: RawPush) -> Result<P
             match check(&collection, &raw, &policy) {
                 Ok(mut change) => {
                     slots.push(None);
-                    let bounded = bounded_stamp(&change.hlc, now, req.device_time, max_skew);
-                    let restamped = bounded.is_some();
-                    if let Some(hlc) = bounded {
-                        change.hlc = hlc;
-                    }
+                    let sent_hlc = bounded_stamp(&change.hlc, now, req.device_time, max_skew)
+                        .map(|bounded| std::mem::replace(&mut change.hlc, bounded));
                     items.push(PushItem {
                         collection: collection.clone(),
                         change,
                         policy: policy.clone().unwrap_or_default(),
-                        restamped,
+                        sent_hlc,
                     });
                 }
                 Err(rejection) => slots.push(Some(rejected(&collection, &raw, rejection))),

@@ -30,6 +30,15 @@ pub(super) fn from_column<T: DeserializeOwned>(text: &str, quoted: bool) -> Resu
     parsed.map_err(|err| ApiError::Internal(format!("corrupt column {text:?}: {err}")))
 }
 
+/// The stamp a device sent, kept in a conflict's `client_change` column when the server moved it
+/// (`sql_push::client_change`).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SentHlc {
+    #[serde(default)]
+    pub(super) sent_hlc: Option<ferrysync_core::Hlc>,
+}
+
 /// JSON text of `value`.
 pub(super) fn to_column<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
@@ -93,8 +102,8 @@ macro_rules! impl_change_store {
             use super::*;
             use crate::error::{ApiError, Result};
             use crate::store::sql::{
-                collection_in, enum_text, from_column, server_record, to_column, CONFLICT_COLUMNS,
-                RECORD_COLUMNS, RESOLVER_DEVICE,
+                collection_in, enum_text, from_column, server_record, to_column, SentHlc,
+                CONFLICT_COLUMNS, RECORD_COLUMNS, RESOLVER_DEVICE,
             };
             use crate::store::sql_push::{placeholders, MAX_BINDS};
             use crate::store::{ChangeStore, PullPage, PullQuery, PulledRecord, PushItem, MAX_PAGE_BYTES};
@@ -136,6 +145,7 @@ macro_rules! impl_change_store {
             fn conflict_from_row(row: &Row) -> Result<ConflictEntry> {
                 let resolution: Option<String> = row.try_get("resolution")?;
                 let resolved_at: Option<i64> = row.try_get("resolved_at")?;
+                let client_change: String = row.try_get("client_change")?;
                 Ok(ConflictEntry {
                     id: row.try_get("id")?,
                     collection: row.try_get("collection")?,
@@ -145,7 +155,8 @@ macro_rules! impl_change_store {
                     status: from_column(&row.try_get::<String, _>("status")?, true)?,
                     server_version: row.try_get::<i64, _>("server_version")? as u64,
                     server_data: from_column(&row.try_get::<String, _>("server_data")?, false)?,
-                    client_change: from_column(&row.try_get::<String, _>("client_change")?, false)?,
+                    client_change: from_column(&client_change, false)?,
+                    sent_hlc: from_column::<SentHlc>(&client_change, false)?.sent_hlc,
                     resolution: resolution.map(|r| from_column(&r, true)).transpose()?,
                     created_at: rfc3339(row.try_get("created_at")?),
                     resolved_at: resolved_at.map(rfc3339),

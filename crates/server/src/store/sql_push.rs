@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use ferrysync_core::conflict::{decide, ConflictNote, Decision, RecordState};
-use ferrysync_core::protocol::{ChangeResult, ConflictStatus, ResultStatus};
+use ferrysync_core::protocol::{Change, ChangeResult, ConflictStatus, ResultStatus};
+use ferrysync_core::Hlc;
+use serde_json::Value;
 
 use super::sql::{enum_text, server_record, to_column};
 use super::PushItem;
@@ -147,7 +149,7 @@ fn apply(
         collection,
         change,
         policy,
-        restamped,
+        sent_hlc,
     } = item;
     let mut result = ChangeResult::new(
         collection.clone(),
@@ -171,7 +173,7 @@ fn apply(
             status: enum_text(status),
             server_version: current.version as i64,
             server_data: to_column(&current.data),
-            client_change: to_column(change),
+            client_change: client_change(change, sent_hlc.as_ref()),
         });
         id
     };
@@ -184,7 +186,7 @@ fn apply(
                 result.winner = Some(note.winner);
                 result.conflict_id = Some(log(current, &note));
                 result.record = Some(server_record(collection, &change.id, &state, now));
-            } else if *restamped || !data_as_asked(&state, change) {
+            } else if sent_hlc.is_some() || !data_as_asked(&state, change) {
                 // A field policy changed the data, or the stamp was moved: the device must see
                 // what was stored.
                 result.record = Some(server_record(collection, &change.id, &state, now));
@@ -204,6 +206,16 @@ fn apply(
             Ok((result, None))
         }
     }
+}
+
+/// A change as its conflict's log entry keeps it: with `sentHlc`, the stamp the device sent,
+/// when the server moved it.
+fn client_change(change: &Change, sent_hlc: Option<&Hlc>) -> String {
+    let mut value = serde_json::to_value(change).unwrap_or(Value::Null);
+    if let (Some(sent), Some(object)) = (sent_hlc, value.as_object_mut()) {
+        object.insert("sentHlc".to_owned(), Value::String(sent.to_string()));
+    }
+    to_column(&value)
 }
 
 /// True when the stored data is what the change asked for (`null` for a delete).

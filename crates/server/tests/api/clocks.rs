@@ -1,5 +1,6 @@
 //! Stamps from devices whose clocks are wrong are moved before anything is decided with them
-//! (`deviceTime`, `--max-clock-skew`; see `ferrysync_core::skew`), and the device is told.
+//! (`deviceTime`, `--max-clock-skew`; see `ferrysync_core::skew`), the device is told, and a
+//! conflict's log entry keeps the stamp the device sent.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,6 +109,22 @@ pub(crate) async fn stamps_are_kept_within_the_clock_bound(backend: Backend) {
         )
         .await;
     assert_eq!(body["results"][0]["reason"], "duplicate", "{body}");
+
+    // A conflict decided with a moved stamp keeps the stamp the device sent in its log entry.
+    let late = t + YEAR + 1_000;
+    let body = json!({"deviceId": "e", "deviceTime": t + YEAR, "changes": {"notes": [
+        change("near", "c7", Some(0), late, "e", json!({"by": "e"}))]}});
+    let (_, body) = server.post("/api/sync/push", Some(&s.token), &body).await;
+    assert_eq!(body["results"][0]["status"], "conflict", "{body}");
+    let (status, log) = server.get("/api/sync/conflicts", Some(&s.token)).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let logged = &log["conflicts"][0];
+    assert_eq!(logged["clientChange"]["changeId"], "c7", "{log}");
+    assert_eq!(logged["sentHlc"], json!(hlc(late, "e")), "{log}");
+    assert!(
+        millis(&logged["clientChange"]["hlc"]).abs_diff(t + 1_000) < 10_000,
+        "{log}"
+    );
 
     // What other devices pull is never beyond the bound.
     let (records, _) = server.pull_all(&s, "other", None).await;

@@ -25,7 +25,7 @@ fn item(id: &str, change_id: &str, base: Option<u64>, millis: u64) -> PushItem {
             data: json!({ "n": millis }).into(),
         },
         policy: Default::default(),
-        restamped: false,
+        sent_hlc: None,
     }
 }
 
