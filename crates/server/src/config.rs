@@ -41,7 +41,9 @@ pub struct Config {
     /// [`crate::store::ChangeStore::forget_processed`]).
     pub processed_retention: Duration,
     /// How far ahead of or behind the server's clock a device's clock may be before its pushed
-    /// stamps are moved (see [`ferrysync_core::skew`]).
+    /// stamps are moved (see [`ferrysync_core::skew`]). The offset is measured with the push's
+    /// transit time in it, so the bound must exceed the slowest upload: a 10 MiB push takes
+    /// ~80 s at 1 Mbit/s.
     pub max_clock_skew: Duration,
 }
 
@@ -58,7 +60,7 @@ impl Default for Config {
             rate_burst: 100.0,
             cors: CorsOrigins::Localhost,
             processed_retention: Duration::from_secs(24 * 3600),
-            max_clock_skew: Duration::from_secs(60),
+            max_clock_skew: Duration::from_secs(300),
         }
     }
 }
@@ -84,7 +86,7 @@ usage: ferrysync-server [--bind ADDR] [--database URL] [--static DIR] [--rate-li
                        for retries (env FERRYSYNC_PROCESSED_RETENTION; default 1 day)
   --max-clock-skew SECS
                        how far a device's clock may be off before the server moves its
-                       writes' stamps by that offset (env FERRYSYNC_MAX_CLOCK_SKEW; default 60)
+                       writes' stamps by that offset (env FERRYSYNC_MAX_CLOCK_SKEW; default 300)
   env FERRYSYNC_SECRET token-signing secret (default: generated once, kept in the database)
 ";
 
@@ -216,9 +218,9 @@ mod tests {
     }
 
     #[test]
-    fn max_clock_skew_is_a_minute_unless_set() {
+    fn max_clock_skew_is_five_minutes_unless_set() {
         let default = Config::from_args([], |_| None).unwrap();
-        assert_eq!(default.max_clock_skew, Duration::from_secs(60));
+        assert_eq!(default.max_clock_skew, Duration::from_secs(300));
         let env = |var: &str| (var == "FERRYSYNC_MAX_CLOCK_SKEW").then(|| "600".to_owned());
         let config = Config::from_args([], env).unwrap();
         assert_eq!(config.max_clock_skew, Duration::from_secs(600));

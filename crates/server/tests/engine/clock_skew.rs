@@ -16,7 +16,7 @@ use crate::config;
 
 const YEAR: u64 = 365 * 24 * 3600 * 1000;
 /// The server's default `--max-clock-skew`.
-const MINUTE: u64 = 60_000;
+const BOUND: u64 = 300_000;
 
 /// Sets `device`'s clock to the system clock moved by `offset` ms.
 fn tick(device: &Device, offset: i64) {
@@ -78,7 +78,7 @@ async fn a_clock_a_year_fast_does_not_win_the_edits_made_after_it() {
     edit_and_sync(&a, YEAR as i64, "a, a year fast").await;
     let stamp = stored_stamp(&a).await;
     assert!(
-        stamp.millis <= SystemClock.now_millis() + MINUTE,
+        stamp.millis <= SystemClock.now_millis() + BOUND,
         "stored a year ahead: {stamp}"
     );
     later().await;
@@ -99,7 +99,7 @@ async fn a_clock_a_year_fast_does_not_win_the_edits_made_after_it() {
     b.engine.put("todos", "t2", json!({})).await.unwrap();
     let record = b.engine.get("todos", "t2").await.unwrap().unwrap();
     let own = record.pending.expect("t2 is pending").hlc;
-    assert!(own.millis <= SystemClock.now_millis() + MINUTE, "{own}");
+    assert!(own.millis <= SystemClock.now_millis() + BOUND, "{own}");
 }
 
 #[tokio::test]

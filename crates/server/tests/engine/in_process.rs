@@ -33,7 +33,7 @@ pub(crate) struct TestServer {
     pub(crate) app: Router,
     path: PathBuf,
     /// The server's clock when it started: every device's clock starts there (the server moves
-    /// the stamps of a device whose clock is more than a minute off).
+    /// the stamps of a device whose clock is off by more than its `--max-clock-skew`).
     pub(crate) started: u64,
 }
 
