@@ -13,6 +13,8 @@ export async function storeOnly(): Promise<void> {
   void [note, n];
   // @ts-expect-error the store build has no sync
   await db.sync();
+  // @ts-expect-error nor its options
+  await FerrySync.open({ name: "x", collections: {}, serverUrl: "http://127.0.0.1:8787" });
   // @ts-expect-error nor a sync status
   db.status();
   await db.close();

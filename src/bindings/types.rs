@@ -43,27 +43,37 @@ export type ChangeEvent =
 pub struct OpenOptions {
     /// IndexedDB database name.
     pub name: String,
-    /// The sync server's base URL (used by the sync engine).
-    #[tsify(optional)]
+    /// The sync server's base URL (used by the sync engine). The sync options are typed `never`
+    /// in the store alone (`ferrysync/store`), which refuses a `serverUrl`.
+    #[cfg_attr(feature = "sync", tsify(optional))]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub server_url: Option<String>,
     /// Collections by name.
     #[tsify(type = "Record<string, CollectionConfig>")]
     pub collections: Entries<CollectionConfig>,
     /// Bearer token for the sync server.
-    #[tsify(optional)]
+    #[cfg_attr(feature = "sync", tsify(optional))]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub token: Option<String>,
     /// Returns a (fresh) token; called when there is none and once again after a 401.
-    #[tsify(optional, type = "() => string | Promise<string>")]
+    #[cfg_attr(
+        feature = "sync",
+        tsify(optional, type = "() => string | Promise<string>")
+    )]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub get_token: JsValue,
     /// Sync on `online`, after local writes (debounced) and every `syncIntervalMs` (default true).
-    #[tsify(optional)]
+    #[cfg_attr(feature = "sync", tsify(optional))]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub auto_sync: Option<bool>,
     /// Interval between automatic cycles, in ms (default 300000).
-    #[tsify(optional)]
+    #[cfg_attr(feature = "sync", tsify(optional))]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub sync_interval_ms: Option<u32>,
     /// Changes per push request and records per pull page, 1 to 1000 (default 500; anything else
     /// is an `INVALID_OPTIONS` error).
-    #[tsify(optional)]
+    #[cfg_attr(feature = "sync", tsify(optional))]
+    #[cfg_attr(not(feature = "sync"), tsify(optional, type = "never"))]
     pub batch_size: Option<u32>,
 }
 
