@@ -139,23 +139,33 @@ impl Config {
                 .parse()
                 .map_err(|err| format!("--body-limit {limit}: {err}"))?;
         }
-        if let Some(ttl) = pick("--token-ttl", &["FERRYSYNC_TOKEN_TTL"]) {
-            let secs = ttl
-                .parse()
-                .map_err(|err| format!("--token-ttl {ttl}: {err}"))?;
-            config.token_ttl = Duration::from_secs(secs);
-        }
-        if let Some(secs) = pick("--processed-retention", &["FERRYSYNC_PROCESSED_RETENTION"]) {
-            let secs = secs
-                .parse()
-                .map_err(|err| format!("--processed-retention {secs}: {err}"))?;
-            config.processed_retention = Duration::from_secs(secs);
-        }
-        if let Some(secs) = pick("--max-clock-skew", &["FERRYSYNC_MAX_CLOCK_SKEW"]) {
-            let secs = secs
-                .parse()
-                .map_err(|err| format!("--max-clock-skew {secs}: {err}"))?;
-            config.max_clock_skew = Duration::from_secs(secs);
+        // A whole number of seconds, when the flag or its variable is set.
+        let seconds = |flag: &str, var: &str| -> Result<Option<Duration>, String> {
+            pick(flag, &[var])
+                .map(|secs| {
+                    let parsed = secs
+                        .parse()
+                        .map_err(|err| format!("{flag} {secs}: {err}"))?;
+                    Ok(Duration::from_secs(parsed))
+                })
+                .transpose()
+        };
+        for (flag, var, setting) in [
+            ("--token-ttl", "FERRYSYNC_TOKEN_TTL", &mut config.token_ttl),
+            (
+                "--processed-retention",
+                "FERRYSYNC_PROCESSED_RETENTION",
+                &mut config.processed_retention,
+            ),
+            (
+                "--max-clock-skew",
+                "FERRYSYNC_MAX_CLOCK_SKEW",
+                &mut config.max_clock_skew,
+            ),
+        ] {
+            if let Some(duration) = seconds(flag, var)? {
+                *setting = duration;
+            }
         }
         if let Some(origins) = pick("--cors-origins", &["FERRYSYNC_CORS_ORIGINS"]) {
             config.cors = match origins.trim() {

@@ -211,15 +211,18 @@ fn apply(
 /// A change as its conflict's log entry keeps it: with `sentHlc`, the stamp the device sent,
 /// when the server moved it.
 fn client_change(change: &Change, sent_hlc: Option<&Hlc>) -> String {
+    let Some(sent) = sent_hlc else {
+        return to_column(change);
+    };
     let mut value = serde_json::to_value(change).unwrap_or(Value::Null);
-    if let (Some(sent), Some(object)) = (sent_hlc, value.as_object_mut()) {
+    if let Some(object) = value.as_object_mut() {
         object.insert("sentHlc".to_owned(), Value::String(sent.to_string()));
     }
     to_column(&value)
 }
 
 /// True when the stored data is what the change asked for (`null` for a delete).
-fn data_as_asked(state: &RecordState, change: &ferrysync_core::protocol::Change) -> bool {
+fn data_as_asked(state: &RecordState, change: &Change) -> bool {
     if change.deleted {
         state.data.is_null()
     } else {

@@ -132,9 +132,11 @@ pub(crate) async fn stamps_are_kept_within_the_clock_bound(backend: Backend) {
     let bound = now() + 60_000;
     for record in &records {
         assert!(millis(&record["hlc"]) <= bound, "{record}");
-        if record["id"] == "fast" {
-            assert_eq!(record["hlc"], json!(hlc(millis(&record["hlc"]), "d")));
-        }
+        // Only the time moves: the counter and the device stay as sent.
+        assert!(
+            record["hlc"].as_str().unwrap().ends_with("-000000-d"),
+            "{record}"
+        );
     }
     server.stop().await;
 }
